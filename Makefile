@@ -1,0 +1,104 @@
+# SPDX-License-Identifier: BSD-2-Clause
+# A thin maintenance front end for meson and ninja. Every target that needs
+# Debian packages first runs scripts/install-deps, which installs only what
+# is missing and says what it installs. `make help` lists the targets.
+
+SHELL := /bin/bash -eo pipefail
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+PREFIX ?= /usr/local
+MESON_OPTS ?=
+# Seconds per fuzz target for `make fuzz` (CI uses a shorter budget).
+FUZZ_SECONDS ?= 300
+# Duration of `make soak` in seconds.
+SOAK_SECONDS ?= 600
+DEPS := scripts/install-deps
+
+.DEFAULT_GOAL := help
+.PHONY: help deps build all test test-unit test-e2e asan valgrind fuzz fuzz-short bench \
+        soak demo test-rabbitmq lint install uninstall clean
+
+help: ## Show this list
+	@echo "sealpipe: make TARGET"
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /  \1\t/' | expand -t 18
+
+deps: ## Install every package any target needs (Debian 12, as root)
+	@$(DEPS) all
+
+$(BUILD)/build.ninja:
+	@$(DEPS) test
+	meson setup $(BUILD) --prefix=$(PREFIX) $(MESON_OPTS)
+
+build: $(BUILD)/build.ninja ## Build sealpiped, sealpipe and the test tools
+	@$(DEPS) build
+	ninja -C $(BUILD)
+
+all: build
+
+test: ## Install test dependencies, build, run every test (the CI command)
+	@$(DEPS) test
+	@$(MAKE) --no-print-directory build
+	meson test -C $(BUILD) --print-errorlogs --num-processes 2
+
+test-unit: build ## Run only the unit tests
+	meson test -C $(BUILD) --print-errorlogs --suite unit --suite lint
+
+test-e2e: build ## Run only the end-to-end tests
+	meson test -C $(BUILD) --print-errorlogs --suite e2e
+
+asan: ## Build with ASan+UBSan in build-asan/ and run the whole suite
+	@$(DEPS) asan
+	@[ -f $(ASAN_BUILD)/build.ninja ] || meson setup $(ASAN_BUILD) -Db_sanitize=address,undefined \
+	    -Db_lundef=false -Dbench=false $(MESON_OPTS)
+	ninja -C $(ASAN_BUILD)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    meson test -C $(ASAN_BUILD) --print-errorlogs --num-processes 2 --timeout-multiplier 3
+
+valgrind: ## Run the whole suite under valgrind memcheck (smaller data sizes)
+	@$(DEPS) valgrind
+	@$(MAKE) --no-print-directory build
+	meson test -C $(BUILD) --print-errorlogs --setup valgrind --num-processes 2 --timeout-multiplier 10
+
+fuzz: ## Build the libFuzzer targets with clang-14 and run each for FUZZ_SECONDS
+	@$(DEPS) fuzz
+	@[ -f $(FUZZ_BUILD)/build.ninja ] || CXX=clang++-14 meson setup $(FUZZ_BUILD) -Dfuzz=true \
+	    -Dtests=false -Dbench=false -Dman=false -Db_lundef=false $(MESON_OPTS)
+	ninja -C $(FUZZ_BUILD)
+	tests/fuzz/run-fuzzers $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+fuzz-short: ## Run each fuzz target for 45 s (what CI does)
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=45
+
+bench: ## Compare sealpiped with spiped, stunnel and socat (see bench/README.md)
+	@$(DEPS) bench
+	@$(MAKE) --no-print-directory build
+	bench/run $(BUILD)
+
+soak: ## Mixed-traffic soak test for SOAK_SECONDS (default 10 minutes)
+	@$(DEPS) test
+	@$(MAKE) --no-print-directory build
+	SOAK_SECONDS=$(SOAK_SECONDS) tests/e2e/soak.sh $(BUILD)
+
+demo: ## Build, then run a working tunnel on loopback and show what happens
+	@$(DEPS) build
+	@$(MAKE) --no-print-directory build
+	scripts/demo $(BUILD)
+
+test-rabbitmq: ## RabbitMQ AMQP and management UI through sealpipe (installs rabbitmq)
+	@$(DEPS) rabbitmq
+	@$(MAKE) --no-print-directory build
+	tests/e2e/rabbitmq/run $(BUILD)
+
+lint: build ## shellcheck, mandoc -Tlint and systemd-analyze on the shipped files
+	meson test -C $(BUILD) --print-errorlogs --suite lint
+
+install: build ## Install binaries, man pages and service files under PREFIX
+	meson install -C $(BUILD)
+
+uninstall: ## Remove what `make install` installed
+	ninja -C $(BUILD) uninstall
+
+clean: ## Remove all build directories
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

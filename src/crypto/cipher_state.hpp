@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: BSD-2-Clause
+// One direction of transport encryption (DESIGN.md §5, §6): a key, a 64-bit
+// counter used as the implicit nonce, one-way rekeying, and a hard stop
+// before the counter could wrap. Pure: bytes in, bytes out.
+//
+// Thread-safety: none; a CipherState belongs to one connection, which
+// belongs to one event loop.
+#pragma once
+
+#include "crypto/secret.hpp"
+#include "proto/constants.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+namespace sealpipe::crypto {
+
+class CipherState {
+public:
+    // An unusable state; seal() and open() fail until assigned.
+    CipherState() noexcept = default;
+    // Use ${key} with ${cipher}. For AES-256-GCM the key schedule is expanded
+    // once here (crypto_aead_aes256gcm_beforenm), not per record. The caller
+    // must only pass Aes256Gcm if aes_gcm_available().
+    CipherState(proto::CipherId cipher, const Key32 &key) noexcept;
+    ~CipherState();
+    CipherState(const CipherState &) = delete;
+    CipherState &operator=(const CipherState &) = delete;
+    CipherState(CipherState &&other) noexcept;
+    CipherState &operator=(CipherState &&other) noexcept;
+
+    // Encrypt ${len} bytes at ${msg} in place with the current counter and
+    // append the tag, so msg[0 .. len + TAG_LEN) is the ciphertext. ${ad} is
+    // authenticated. Returns false, writing nothing, if the state is unset
+    // or the counter reached NONCE_LIMIT (the connection must end).
+    bool seal(std::span<const uint8_t> ad, uint8_t *msg, size_t len) noexcept;
+
+    // Verify and decrypt ${ct_len} bytes (ciphertext plus tag) at ${ct} in
+    // place. On success ct[0 .. ct_len - TAG_LEN) holds the plaintext and
+    // the counter advances. On failure returns false, zeroes the would-be
+    // plaintext and leaves the counter alone.
+    bool open(std::span<const uint8_t> ad, uint8_t *ct, size_t ct_len) noexcept;
+
+    // Replace the key with HMAC-SHA256(key, REKEY_LABEL) (DESIGN.md §6.3).
+    // The counter continues; the old key is wiped.
+    void rekey() noexcept;
+
+    // True once REKEY_AFTER_RECORDS records were processed under this key.
+    bool rekey_due() const noexcept {
+        return since_rekey_ >= proto::REKEY_AFTER_RECORDS;
+    }
+    bool valid() const noexcept { return valid_; }
+    proto::CipherId cipher() const noexcept { return cipher_; }
+    uint64_t counter() const noexcept { return n_; }
+
+    // Test hook: jump the counter, to exercise the hard stop without
+    // sealing 2^64 records.
+    void set_counter_for_tests(uint64_t n) noexcept { n_ = n; }
+
+private:
+    void load_key() noexcept;
+    void clear() noexcept;
+
+    proto::CipherId cipher_ = proto::CipherId::ChaCha20Poly1305;
+    bool valid_ = false;
+    uint64_t n_ = 0;
+    uint64_t since_rekey_ = 0;
+    Key32 key_;
+    // crypto_aead_aes256gcm_state (512 bytes, 16-byte aligned); kept opaque
+    // so that <sodium.h> stays inside src/crypto/*.cpp.
+    alignas(16) unsigned char aes_state_[512];
+};
+
+} // namespace sealpipe::crypto

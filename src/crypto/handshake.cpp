@@ -1,0 +1,433 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include "crypto/handshake.hpp"
+#include "crypto/internal.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace sealpipe::crypto {
+
+using proto::CipherId;
+using proto::FsPolicy;
+using proto::HandshakeMode;
+using proto::PayloadField;
+
+const char *to_string(HandshakeError e) noexcept {
+    switch (e) {
+    case HandshakeError::None: return "ok";
+    case HandshakeError::Malformed: return "malformed handshake message";
+    case HandshakeError::AuthFailed: return "authentication failed (wrong key or tampering)";
+    case HandshakeError::BadPayload: return "unsupported handshake payload";
+    case HandshakeError::PolicyConflict:
+        return "forward secrecy policy conflict (-f on one side, -g on the other)";
+    case HandshakeError::NoCommonCipher: return "no common cipher";
+    case HandshakeError::WeakPublicKey: return "peer sent a weak ephemeral key";
+    case HandshakeError::WrongState: return "handshake used out of order";
+    }
+    return "unknown handshake error";
+}
+
+uint8_t default_cipher_mask() noexcept {
+    uint8_t m = proto::cipher_bit(CipherId::ChaCha20Poly1305);
+    if (aes_gcm_available())
+        m |= proto::cipher_bit(CipherId::Aes256Gcm);
+    return m;
+}
+
+namespace {
+
+// ---------------------------------------------------------------------------
+// Payload TLVs (DESIGN.md §4): field u8 || length u16be || value.
+// ---------------------------------------------------------------------------
+
+class PayloadWriter {
+public:
+    explicit PayloadWriter(std::span<uint8_t> buf) : buf_(buf) {}
+    void u8(PayloadField f, uint8_t v) { field(f, &v, 1); }
+    void u16(PayloadField f, uint16_t v) {
+        const uint8_t b[2] = {static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v)};
+        field(f, b, 2);
+    }
+    void field(PayloadField f, const uint8_t *v, size_t n) {
+        buf_[len_++] = static_cast<uint8_t>(f);
+        buf_[len_++] = static_cast<uint8_t>(n >> 8);
+        buf_[len_++] = static_cast<uint8_t>(n);
+        std::memcpy(buf_.data() + len_, v, n);
+        len_ += n;
+    }
+    size_t size() const { return len_; }
+
+private:
+    std::span<uint8_t> buf_;
+    size_t len_ = 0;
+};
+
+struct Payload {
+    std::optional<uint8_t> version, fs_policy, ciphers, cipher;
+    std::optional<uint16_t> heartbeat;
+    std::optional<ProxyInfo> proxy;
+};
+
+bool set_once_u8(std::optional<uint8_t> &slot, std::span<const uint8_t> v) {
+    if (slot || v.size() != 1)
+        return false;
+    slot = v[0];
+    return true;
+}
+
+bool parse_proxy(std::span<const uint8_t> v, ProxyInfo &out) {
+    if (v.empty())
+        return false;
+    const uint8_t fam = v[0];
+    size_t alen;
+    if (fam == 0) {
+        out.family = ProxyInfo::Family::Unknown;
+        return v.size() == 1;
+    } else if (fam == 4) {
+        out.family = ProxyInfo::Family::Inet4;
+        alen = 4;
+    } else if (fam == 6) {
+        out.family = ProxyInfo::Family::Inet6;
+        alen = 16;
+    } else {
+        return false;
+    }
+    if (v.size() != 1 + 2 * alen + 4)
+        return false;
+    std::memcpy(out.src_addr.data(), v.data() + 1, alen);
+    std::memcpy(out.dst_addr.data(), v.data() + 1 + alen, alen);
+    const uint8_t *p = v.data() + 1 + 2 * alen;
+    out.src_port = static_cast<uint16_t>(p[0] << 8 | p[1]);
+    out.dst_port = static_cast<uint16_t>(p[2] << 8 | p[3]);
+    return true;
+}
+
+size_t encode_proxy(const ProxyInfo &pi, uint8_t *out) {
+    size_t alen = pi.family == ProxyInfo::Family::Inet4   ? 4
+                  : pi.family == ProxyInfo::Family::Inet6 ? 16
+                                                          : 0;
+    size_t n = 0;
+    out[n++] = static_cast<uint8_t>(pi.family);
+    if (alen == 0)
+        return n;
+    std::memcpy(out + n, pi.src_addr.data(), alen);
+    n += alen;
+    std::memcpy(out + n, pi.dst_addr.data(), alen);
+    n += alen;
+    out[n++] = static_cast<uint8_t>(pi.src_port >> 8);
+    out[n++] = static_cast<uint8_t>(pi.src_port);
+    out[n++] = static_cast<uint8_t>(pi.dst_port >> 8);
+    out[n++] = static_cast<uint8_t>(pi.dst_port);
+    return n;
+}
+
+// Parse a payload. Unknown fields are skipped (forward compatibility); a
+// known field that repeats or has the wrong size makes the payload invalid.
+bool parse_payload(std::span<const uint8_t> p, Payload &out) {
+    size_t off = 0;
+    while (off < p.size()) {
+        if (p.size() - off < 3)
+            return false;
+        const uint8_t type = p[off];
+        const size_t len = static_cast<size_t>(p[off + 1]) << 8 | p[off + 2];
+        off += 3;
+        if (len > p.size() - off)
+            return false;
+        std::span<const uint8_t> v = p.subspan(off, len);
+        off += len;
+        bool ok = true;
+        switch (static_cast<PayloadField>(type)) {
+        case PayloadField::Version: ok = set_once_u8(out.version, v); break;
+        case PayloadField::FsPolicy: ok = set_once_u8(out.fs_policy, v); break;
+        case PayloadField::Ciphers: ok = set_once_u8(out.ciphers, v); break;
+        case PayloadField::Cipher: ok = set_once_u8(out.cipher, v); break;
+        case PayloadField::Heartbeat:
+            ok = !out.heartbeat && v.size() == 2;
+            if (ok)
+                out.heartbeat = static_cast<uint16_t>(v[0] << 8 | v[1]);
+            break;
+        case PayloadField::ProxyAddr: {
+            ProxyInfo pi;
+            ok = !out.proxy && parse_proxy(v, pi);
+            if (ok)
+                out.proxy = pi;
+            break;
+        }
+        case PayloadField::Padding:
+        default: break;
+        }
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+uint16_t effective_heartbeat(uint16_t a, uint16_t b) {
+    // DESIGN.md §7: both sides must want heartbeats; the longer interval
+    // wins, so neither side declares the other dead too early.
+    return (a == 0 || b == 0) ? 0 : std::max(a, b);
+}
+
+void put_length(uint8_t *out, size_t body_len) {
+    out[0] = static_cast<uint8_t>(body_len >> 8);
+    out[1] = static_cast<uint8_t>(body_len);
+}
+
+std::span<const uint8_t> bytes_of(std::string_view s) {
+    return {reinterpret_cast<const uint8_t *>(s.data()), s.size()};
+}
+
+SymmetricState initial_state() {
+    SymmetricState ss(proto::NOISE_PROTOCOL_NAME, CipherId::ChaCha20Poly1305);
+    ss.mix_hash(bytes_of(proto::PROLOGUE));
+    return ss;
+}
+
+// Draw the 32 ephemeral bytes (or take the test hook's).
+void draw_ephemeral(const HandshakeOptions &opts, std::span<uint8_t, 32> out) {
+    if (opts.fixed_ephemeral_for_tests)
+        std::copy(opts.fixed_ephemeral_for_tests->begin(), opts.fixed_ephemeral_for_tests->end(),
+                  out.begin());
+    else
+        random_bytes(out);
+}
+
+void finish(const SymmetricState &ss, CipherId cipher, bool initiator, HandshakeResult &r) {
+    Key32 k1, k2;
+    ss.split(k1, k2);
+    r.send = CipherState(cipher, initiator ? k1 : k2);
+    r.recv = CipherState(cipher, initiator ? k2 : k1);
+    r.cipher = cipher;
+    std::copy(ss.handshake_hash().begin(), ss.handshake_hash().end(), r.handshake_hash.begin());
+}
+
+} // namespace
+
+// ---------------------------------------------------------------------------
+// Initiator
+// ---------------------------------------------------------------------------
+
+Initiator::Initiator(const Psk &psk, HandshakeOptions opts)
+    : opts_(std::move(opts)), ss_(initial_state()), psk_(psk) {
+    if (opts_.ciphers == 0)
+        opts_.ciphers = default_cipher_mask();
+    opts_.ciphers |= proto::cipher_bit(CipherId::ChaCha20Poly1305);
+}
+
+size_t Initiator::write_message1(std::span<uint8_t> out) {
+    if (wrote_ || out.size() < proto::HS_LENGTH_LEN + proto::HS_BODY_MAX)
+        return 0;
+    wrote_ = true;
+
+    // e: a real X25519 key pair, or, when this side refuses forward secrecy,
+    // 32 random bytes that only make the session keys unique (DESIGN.md §3.3).
+    draw_ephemeral(opts_, e_priv_.span());
+    if (opts_.fs_policy == FsPolicy::Refuse)
+        std::copy(e_priv_.span().begin(), e_priv_.span().end(), e_pub_.begin());
+    else
+        detail::x25519_public(e_priv_.span(), e_pub_);
+
+    // -> psk, e
+    ss_.mix_key_and_hash(psk_.bytes());
+    ss_.mix_hash(e_pub_);
+    ss_.mix_key(e_pub_);
+
+    uint8_t payload[proto::HS_BODY_MAX];
+    PayloadWriter w(payload);
+    w.u8(PayloadField::Version, proto::PROTOCOL_VERSION);
+    w.u8(PayloadField::FsPolicy, static_cast<uint8_t>(opts_.fs_policy));
+    w.u8(PayloadField::Ciphers, opts_.ciphers);
+    w.u16(PayloadField::Heartbeat, opts_.heartbeat_seconds);
+    if (opts_.proxy) {
+        uint8_t pa[64];
+        size_t n = encode_proxy(*opts_.proxy, pa);
+        w.field(PayloadField::ProxyAddr, pa, n);
+    }
+
+    uint8_t *body = out.data() + proto::HS_LENGTH_LEN;
+    std::memcpy(body, e_pub_.data(), proto::DH_LEN);
+    size_t ct = ss_.encrypt_and_hash(std::span<const uint8_t>(payload, w.size()),
+                                     body + proto::DH_LEN);
+    wipe(payload, sizeof payload);
+    const size_t body_len = proto::DH_LEN + ct;
+    put_length(out.data(), body_len);
+    return proto::HS_LENGTH_LEN + body_len;
+}
+
+HandshakeError Initiator::read_message2(std::span<const uint8_t> body, HandshakeResult &r) {
+    if (!wrote_ || done_)
+        return HandshakeError::WrongState;
+    done_ = true;
+    if (body.size() < proto::MSG2_BODY_MIN || body.size() > proto::HS_BODY_MAX)
+        return HandshakeError::Malformed;
+
+    const auto mode = static_cast<HandshakeMode>(body[0]);
+    if (mode != HandshakeMode::ForwardSecret && mode != HandshakeMode::NoForwardSecrecy)
+        return HandshakeError::Malformed;
+    // The responder must honour our policy (DESIGN.md §4.1).
+    if (mode == HandshakeMode::ForwardSecret && opts_.fs_policy == FsPolicy::Refuse)
+        return HandshakeError::PolicyConflict;
+    if (mode == HandshakeMode::NoForwardSecrecy && opts_.fs_policy == FsPolicy::Require)
+        return HandshakeError::PolicyConflict;
+
+    // <- e, ee (or <- e only)
+    ss_.mix_hash(body.subspan(0, 1));
+    std::span<const uint8_t, 32> re(body.data() + 1, 32);
+    ss_.mix_hash(re);
+    ss_.mix_key(re);
+    if (mode == HandshakeMode::ForwardSecret) {
+        Key32 dh;
+        if (!detail::x25519_dh(e_priv_.span(), re, dh.span()))
+            return HandshakeError::WeakPublicKey;
+        ss_.mix_key(dh.span());
+    }
+    e_priv_.clear();
+
+    std::span<const uint8_t> ct = body.subspan(1 + proto::DH_LEN);
+    uint8_t payload[proto::HS_BODY_MAX];
+    if (!ss_.decrypt_and_hash(ct, payload))
+        return HandshakeError::AuthFailed;
+    Payload p;
+    const bool parsed =
+        parse_payload(std::span<const uint8_t>(payload, ct.size() - proto::TAG_LEN), p);
+    wipe(payload, sizeof payload);
+    if (!parsed || p.version != proto::PROTOCOL_VERSION || !p.cipher || !p.heartbeat)
+        return HandshakeError::BadPayload;
+    const auto cipher = static_cast<CipherId>(*p.cipher);
+    if ((cipher != CipherId::ChaCha20Poly1305 && cipher != CipherId::Aes256Gcm) ||
+        (opts_.ciphers & proto::cipher_bit(cipher)) == 0)
+        return HandshakeError::NoCommonCipher;
+
+    finish(ss_, cipher, /*initiator=*/true, r);
+    r.forward_secret = mode == HandshakeMode::ForwardSecret;
+    r.heartbeat_seconds = effective_heartbeat(opts_.heartbeat_seconds, *p.heartbeat);
+    return HandshakeError::None;
+}
+
+// ---------------------------------------------------------------------------
+// Responder
+// ---------------------------------------------------------------------------
+
+Responder::Responder(std::vector<const Psk *> psks, HandshakeOptions opts)
+    : opts_(std::move(opts)), psks_(std::move(psks)) {
+    if (psks_.size() > MAX_KEYS)
+        psks_.resize(MAX_KEYS);
+    if (opts_.ciphers == 0)
+        opts_.ciphers = default_cipher_mask();
+    opts_.ciphers |= proto::cipher_bit(CipherId::ChaCha20Poly1305);
+}
+
+HandshakeError Responder::read_message1(std::span<const uint8_t> body) {
+    if (read_)
+        return HandshakeError::WrongState;
+    read_ = true;
+    if (body.size() < proto::MSG1_BODY_MIN || body.size() > proto::HS_BODY_MAX)
+        return HandshakeError::Malformed;
+
+    std::span<const uint8_t, 32> e(body.data(), 32);
+    std::span<const uint8_t> ct = body.subspan(proto::DH_LEN);
+    uint8_t payload[proto::HS_BODY_MAX];
+
+    // Trial-open the payload under each key (DESIGN.md §3.4). The state up
+    // to the prologue is the same for every key, so it is built once. No
+    // X25519 operation happens here: a peer without a key costs only hashes.
+    const SymmetricState base = initial_state();
+    bool authenticated = false;
+    for (size_t i = 0; i < psks_.size() && !authenticated; ++i) {
+        SymmetricState ss = base;
+        ss.mix_key_and_hash(psks_[i]->bytes());
+        ss.mix_hash(e);
+        ss.mix_key(e);
+        if (ss.decrypt_and_hash(ct, payload)) {
+            authenticated = true;
+            key_index_ = i;
+            ss_ = ss;
+        }
+    }
+    if (!authenticated)
+        return HandshakeError::AuthFailed;
+    std::copy(e.begin(), e.end(), re_.begin());
+
+    Payload p;
+    const bool parsed =
+        parse_payload(std::span<const uint8_t>(payload, ct.size() - proto::TAG_LEN), p);
+    wipe(payload, sizeof payload);
+    if (!parsed || p.version != proto::PROTOCOL_VERSION || !p.fs_policy || !p.ciphers ||
+        !p.heartbeat || *p.fs_policy > static_cast<uint8_t>(FsPolicy::Refuse))
+        return HandshakeError::BadPayload;
+
+    // DESIGN.md §4.1: -f on either side means no DH, unless the other side
+    // has -g, in which case the handshake fails.
+    const auto peer = static_cast<FsPolicy>(*p.fs_policy);
+    const FsPolicy mine = opts_.fs_policy;
+    if ((peer == FsPolicy::Refuse && mine == FsPolicy::Require) ||
+        (peer == FsPolicy::Require && mine == FsPolicy::Refuse))
+        return HandshakeError::PolicyConflict;
+    mode_ = (peer == FsPolicy::Refuse || mine == FsPolicy::Refuse)
+                ? HandshakeMode::NoForwardSecrecy
+                : HandshakeMode::ForwardSecret;
+
+    // DESIGN.md §4.2: AES-256-GCM if both sides offer it, else ChaCha20.
+    const uint8_t common = static_cast<uint8_t>(*p.ciphers & opts_.ciphers);
+    if (common & proto::cipher_bit(CipherId::Aes256Gcm))
+        cipher_ = CipherId::Aes256Gcm;
+    else if (common & proto::cipher_bit(CipherId::ChaCha20Poly1305))
+        cipher_ = CipherId::ChaCha20Poly1305;
+    else
+        return HandshakeError::NoCommonCipher;
+
+    peer_heartbeat_ = *p.heartbeat;
+    proxy_ = p.proxy;
+    return HandshakeError::None;
+}
+
+HandshakeError Responder::write_message2(std::span<uint8_t> out, size_t &written,
+                                         HandshakeResult &r) {
+    written = 0;
+    if (!ss_ || done_ || out.size() < proto::HS_LENGTH_LEN + proto::HS_BODY_MAX)
+        return HandshakeError::WrongState;
+    done_ = true;
+    SymmetricState &ss = *ss_;
+    uint8_t *body = out.data() + proto::HS_LENGTH_LEN;
+
+    body[0] = static_cast<uint8_t>(mode_);
+    ss.mix_hash(std::span<const uint8_t>(body, 1));
+
+    Key32 e_priv;
+    std::array<uint8_t, 32> e_pub{};
+    draw_ephemeral(opts_, e_priv.span());
+    if (mode_ == HandshakeMode::ForwardSecret)
+        detail::x25519_public(e_priv.span(), e_pub);
+    else
+        std::copy(e_priv.span().begin(), e_priv.span().end(), e_pub.begin());
+    std::memcpy(body + 1, e_pub.data(), proto::DH_LEN);
+    ss.mix_hash(e_pub);
+    ss.mix_key(e_pub);
+    if (mode_ == HandshakeMode::ForwardSecret) {
+        Key32 dh;
+        if (!detail::x25519_dh(e_priv.span(), re_, dh.span()))
+            return HandshakeError::WeakPublicKey;
+        ss.mix_key(dh.span());
+    }
+
+    uint8_t payload[32];
+    PayloadWriter w(payload);
+    w.u8(PayloadField::Version, proto::PROTOCOL_VERSION);
+    w.u8(PayloadField::Cipher, static_cast<uint8_t>(cipher_));
+    w.u16(PayloadField::Heartbeat, opts_.heartbeat_seconds);
+    size_t ct = ss.encrypt_and_hash(std::span<const uint8_t>(payload, w.size()),
+                                    body + 1 + proto::DH_LEN);
+    const size_t body_len = 1 + proto::DH_LEN + ct;
+    put_length(out.data(), body_len);
+    written = proto::HS_LENGTH_LEN + body_len;
+
+    finish(ss, cipher_, /*initiator=*/false, r);
+    r.forward_secret = mode_ == HandshakeMode::ForwardSecret;
+    r.heartbeat_seconds = effective_heartbeat(opts_.heartbeat_seconds, peer_heartbeat_);
+    r.proxy = proxy_;
+    r.key_index = key_index_;
+    ss_.reset();
+    return HandshakeError::None;
+}
+
+} // namespace sealpipe::crypto

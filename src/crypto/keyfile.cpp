@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include "crypto/keyfile.hpp"
+#include "crypto/internal.hpp"
+#include "proto/constants.hpp"
+
+#include <sodium.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace sealpipe::crypto {
+
+namespace {
+
+std::string dd_hint(const std::string &path) {
+    const std::string target = path == "-" ? "FILE" : path;
+    return "create one with: dd if=/dev/urandom of=" + target + " bs=32 count=1 && chmod 0400 " +
+           target;
+}
+
+std::string errno_text(int err) {
+    return std::strerror(err);
+}
+
+struct FdCloser {
+    int fd;
+    bool owned;
+    ~FdCloser() {
+        if (owned && fd >= 0)
+            ::close(fd);
+    }
+};
+
+} // namespace
+
+Psk Psk::from_key_material(std::span<const uint8_t> material, std::string source) {
+    Psk psk;
+    psk.key_ = SecureBuffer(proto::KEY_LEN);
+    const auto *label = reinterpret_cast<const uint8_t *>(proto::PSK_LABEL.data());
+    detail::hmac_sha256(material, {detail::Bytes(label, proto::PSK_LABEL.size())},
+                        detail::Out32(psk.key_.data(), 32));
+
+    uint8_t fp[32];
+    const auto *fl = reinterpret_cast<const uint8_t *>(proto::FINGERPRINT_LABEL.data());
+    detail::hmac_sha256(detail::Bytes(psk.key_.span()),
+                        {detail::Bytes(fl, proto::FINGERPRINT_LABEL.size())}, detail::Out32(fp));
+    char hex[9];
+    std::snprintf(hex, sizeof hex, "%02x%02x%02x%02x", fp[0], fp[1], fp[2], fp[3]);
+    psk.fingerprint_ = hex;
+    psk.source_ = std::move(source);
+    return psk;
+}
+
+Psk load_key_file(const std::string &path, const KeyLoadOptions &opts) {
+    const bool is_stdin = path == "-";
+    int fd = is_stdin ? STDIN_FILENO : ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        throw KeyFileError("cannot open key file " + path + ": " + errno_text(errno));
+    FdCloser closer{fd, !is_stdin};
+
+    struct stat st {};
+    if (::fstat(fd, &st) != 0)
+        throw KeyFileError("cannot stat key file " + path + ": " + errno_text(errno));
+    const bool regular = S_ISREG(st.st_mode);
+    if (!regular && !S_ISFIFO(st.st_mode) && !S_ISSOCK(st.st_mode) && !is_stdin)
+        throw KeyFileError("key file " + path + " is not a regular file");
+    if (regular && !is_stdin && (st.st_mode & 077) != 0 && !opts.allow_insecure_permissions) {
+        char mode[8];
+        std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+        throw KeyFileError("key file " + path + " is accessible by group or others (mode " + mode +
+                           "): run 'chmod 0400 " + path +
+                           "', or pass --insecure-key-permissions to accept it");
+    }
+
+    // Read at most KEY_FILE_MAX + 1 bytes, so that a larger file is noticed
+    // without reading all of it. The raw bytes live only in guarded memory.
+    size_t cap = proto::KEY_FILE_MAX + 1;
+    if (regular && static_cast<uint64_t>(st.st_size) < proto::KEY_FILE_MAX)
+        cap = static_cast<size_t>(st.st_size) + 1;
+    SecureBuffer raw(cap);
+    size_t got = 0;
+    while (got < cap) {
+        ssize_t n = ::read(fd, raw.data() + got, cap - got);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            throw KeyFileError("cannot read key file " + path + ": " + errno_text(errno));
+        }
+        if (n == 0)
+            break;
+        got += static_cast<size_t>(n);
+        if (regular && got == cap && cap <= proto::KEY_FILE_MAX) {
+            // The file grew while we read it; read on up to the limit.
+            SecureBuffer bigger(proto::KEY_FILE_MAX + 1);
+            std::memcpy(bigger.data(), raw.data(), got);
+            raw = std::move(bigger);
+            cap = proto::KEY_FILE_MAX + 1;
+        }
+    }
+    if (got > proto::KEY_FILE_MAX)
+        throw KeyFileError("key file " + path + " is larger than 1 MiB; is it really a key file?");
+    if (got < proto::KEY_FILE_MIN)
+        throw KeyFileError("key file " + path + " is too short (" + std::to_string(got) +
+                           " bytes, at least 32 random bytes are needed); " + dd_hint(path));
+
+    Psk psk = Psk::from_key_material(detail::Bytes(raw.data(), got), path);
+    psk.mtime_ = is_stdin ? 0 : st.st_mtime;
+    return psk;
+}
+
+void generate_key_file(const std::string &path) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0400);
+    if (fd < 0) {
+        if (errno == EEXIST)
+            throw KeyFileError("refusing to overwrite existing file " + path +
+                               ": remove it first if you really want a new key");
+        throw KeyFileError("cannot create key file " + path + ": " + errno_text(errno));
+    }
+    FdCloser closer{fd, true};
+    // The umask may have narrowed the mode further; make it exactly 0400.
+    if (::fchmod(fd, 0400) != 0)
+        throw KeyFileError("cannot set mode 0400 on " + path + ": " + errno_text(errno));
+    uint8_t key[proto::KEY_LEN];
+    randombytes_buf(key, sizeof key);
+    size_t off = 0;
+    while (off < sizeof key) {
+        ssize_t n = ::write(fd, key + off, sizeof key - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            int err = errno;
+            sodium_memzero(key, sizeof key);
+            ::unlink(path.c_str());
+            throw KeyFileError("cannot write key file " + path + ": " + errno_text(err));
+        }
+        off += static_cast<size_t>(n);
+    }
+    sodium_memzero(key, sizeof key);
+    if (::fsync(fd) != 0) {
+        int err = errno;
+        ::unlink(path.c_str());
+        throw KeyFileError("cannot sync key file " + path + ": " + errno_text(err));
+    }
+}
+
+} // namespace sealpipe::crypto

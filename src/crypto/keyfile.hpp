@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: BSD-2-Clause
+// Key files (DESIGN.md §2): any file of at least 32 random bytes. The file
+// contents never leave this module; what comes out is the derived PSK,
+// held in guarded, wiped memory.
+#pragma once
+
+#include "crypto/secret.hpp"
+
+#include <cstdint>
+#include <ctime>
+#include <span>
+#include <stdexcept>
+#include <string>
+
+namespace sealpipe::crypto {
+
+// A key file that cannot be used. what() is one line that names the file,
+// says what is wrong and how to fix it.
+class KeyFileError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct KeyLoadOptions {
+    // Accept a key file that group or others may access
+    // (--insecure-key-permissions). Off by default: sealpipe refuses such
+    // files, unlike spiped.
+    bool allow_insecure_permissions = false;
+};
+
+// A pre-shared key derived from a key file.
+class Psk {
+public:
+    Psk() = default;
+    // Derive the PSK from raw key-file bytes (at least KEY_FILE_MIN of them
+    // is the caller's business; tests use this directly).
+    static Psk from_key_material(std::span<const uint8_t> material, std::string source);
+
+    std::span<const uint8_t, 32> bytes() const noexcept {
+        return std::span<const uint8_t, 32>(key_.data(), 32);
+    }
+    // A short public identifier of the key, the same on both ends: 8 hex
+    // digits of HMAC-SHA256(psk, FINGERPRINT_LABEL). Safe to log.
+    const std::string &fingerprint() const noexcept { return fingerprint_; }
+    // Where the key came from ("-" for standard input).
+    const std::string &source() const noexcept { return source_; }
+    // Modification time of the key file (0 for stdin), for key-age metrics.
+    std::time_t mtime() const noexcept { return mtime_; }
+    bool empty() const noexcept { return key_.empty(); }
+
+private:
+    SecureBuffer key_;
+    std::string fingerprint_;
+    std::string source_;
+    std::time_t mtime_ = 0;
+    friend Psk load_key_file(const std::string &, const KeyLoadOptions &);
+};
+
+// Read the key file at ${path} ("-" reads standard input to its end) and
+// derive the PSK. Refuses files shorter than KEY_FILE_MIN or longer than
+// KEY_FILE_MAX, anything but a regular file or a pipe, and (unless
+// ${opts}.allow_insecure_permissions) regular files whose mode grants any
+// access to group or others. Throws KeyFileError.
+Psk load_key_file(const std::string &path, const KeyLoadOptions &opts);
+
+// Write a fresh 32-byte random key to ${path} with mode 0400. Refuses to
+// overwrite an existing file (O_EXCL). Throws KeyFileError.
+void generate_key_file(const std::string &path);
+
+} // namespace sealpipe::crypto
