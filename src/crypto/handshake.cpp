@@ -211,7 +211,7 @@ Initiator::Initiator(const Psk &psk, HandshakeOptions opts)
     : opts_(std::move(opts)), ss_(initial_state()), psk_(psk) {
     if (opts_.ciphers == 0)
         opts_.ciphers = default_cipher_mask();
-    opts_.ciphers |= proto::cipher_bit(CipherId::ChaCha20Poly1305);
+    offer_ = static_cast<uint8_t>(opts_.ciphers | proto::cipher_bit(CipherId::ChaCha20Poly1305));
 }
 
 size_t Initiator::write_message1(std::span<uint8_t> out) {
@@ -236,7 +236,7 @@ size_t Initiator::write_message1(std::span<uint8_t> out) {
     PayloadWriter w(payload);
     w.u8(PayloadField::Version, proto::PROTOCOL_VERSION);
     w.u8(PayloadField::FsPolicy, static_cast<uint8_t>(opts_.fs_policy));
-    w.u8(PayloadField::Ciphers, opts_.ciphers);
+    w.u8(PayloadField::Ciphers, offer_);
     w.u16(PayloadField::Heartbeat, opts_.heartbeat_seconds);
     if (opts_.proxy) {
         uint8_t pa[64];
@@ -314,7 +314,6 @@ Responder::Responder(std::vector<const Psk *> psks, HandshakeOptions opts)
         psks_.resize(MAX_KEYS);
     if (opts_.ciphers == 0)
         opts_.ciphers = default_cipher_mask();
-    opts_.ciphers |= proto::cipher_bit(CipherId::ChaCha20Poly1305);
 }
 
 HandshakeError Responder::read_message1(std::span<const uint8_t> body) {
@@ -353,7 +352,8 @@ HandshakeError Responder::read_message1(std::span<const uint8_t> body) {
         parse_payload(std::span<const uint8_t>(payload, ct.size() - proto::TAG_LEN), p);
     wipe(payload, sizeof payload);
     if (!parsed || p.version != proto::PROTOCOL_VERSION || !p.fs_policy || !p.ciphers ||
-        !p.heartbeat || *p.fs_policy > static_cast<uint8_t>(FsPolicy::Refuse))
+        !p.heartbeat || *p.fs_policy > static_cast<uint8_t>(FsPolicy::Refuse) ||
+        (*p.ciphers & proto::cipher_bit(CipherId::ChaCha20Poly1305)) == 0)
         return HandshakeError::BadPayload;
 
     // DESIGN.md §4.1: -f on either side means no DH, unless the other side

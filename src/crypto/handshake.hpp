@@ -40,9 +40,10 @@ struct ProxyInfo {
 // What one side wants from the handshake.
 struct HandshakeOptions {
     proto::FsPolicy fs_policy = proto::FsPolicy::Prefer;
-    // Transport ciphers this side accepts, as a cipher_bit() mask. ChaCha20-
-    // Poly1305 must be included on the initiator (DESIGN.md §4.2). Leave 0 to
-    // get the default: ChaCha20-Poly1305, plus AES-256-GCM if the CPU has it.
+    // Transport ciphers this side accepts, as a cipher_bit() mask. Leave 0
+    // for the default: ChaCha20-Poly1305, plus AES-256-GCM if the CPU has it.
+    // The initiator always offers ChaCha20-Poly1305 (DESIGN.md §4.2) but
+    // fails the handshake if the responder picks a cipher not in this set.
     uint8_t ciphers = 0;
     // This side's heartbeat interval in seconds (0 = off). DESIGN.md §7.
     uint16_t heartbeat_seconds = 0;
@@ -98,6 +99,7 @@ public:
 
 private:
     HandshakeOptions opts_;
+    uint8_t offer_ = 0; // what msg1 offers: the accepted set plus ChaCha20
     SymmetricState ss_;
     const Psk &psk_;
     Key32 e_priv_;

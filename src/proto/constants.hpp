@@ -107,6 +107,7 @@ enum class ResetReason : uint8_t {
     ProtocolError = 3,
     Shutdown = 4,        // the daemon was stopped immediately
     Overload = 5,
+    HeartbeatTimeout = 6, // nothing heard from the peer for 4 intervals
 };
 
 // DESIGN.md §6: usage limits per direction.

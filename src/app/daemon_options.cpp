@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: BSD-2-Clause
+// The only file that uses CLI11 for sealpiped; no CLI11 type leaves it.
+#include "app/daemon_options.hpp"
+#include "app/exit_codes.hpp"
+#include "util/parse.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
+
+namespace sealpipe::app {
+
+const char *daemon_usage() {
+    return R"(usage: sealpiped {-e | -d} -s <source> -t <target> -k <key file>
+           [-b <bind address>] [-DFj] [-f | -g] [-n <max connections>]
+           [-o <timeout>] [-p <pidfile>] [-r <rtime> | -R] [--syslog]
+           [-u {<user> | <user>:<group> | :<group>}] [options]
+       sealpiped --check ...
+       sealpiped --keygen <file>
+       sealpiped -v
+
+spiped flags (same meaning and defaults):
+  -e, --encrypt           plaintext connections in on -s, encrypted out to -t
+  -d, --decrypt           encrypted connections in on -s, plaintext out to -t
+  -s, --source ADDR       address to listen on
+  -t, --target ADDR       address to connect to
+  -k, --key FILE          key file, at least 32 random bytes ("-" = stdin); may
+                          be repeated: -d accepts any of them, -e uses the first
+  -b, --bind ADDR         local address for outgoing connections (port optional)
+  -D, --wait-dns          daemonize at once, then retry DNS lookups every second
+  -F, --foreground        do not daemonize (no pidfile unless -p is given)
+  -j, --no-keepalive      turn off TCP keep-alive (SO_KEEPALIVE)
+  -f, --no-forward-secrecy  faster handshake without forward secrecy
+  -g, --require-forward-secrecy  refuse peers that use -f
+  -n, --max-connections N maximum open connections, 0 = unlimited (default 100)
+  -o, --timeout SECONDS   connect and handshake timeout (default 5)
+  -p, --pidfile FILE      pidfile (default <source>.pid when daemonizing)
+  -r, --resolve-interval SECONDS  re-resolve the target this often (default 60)
+  -R, --no-resolve        never re-resolve the target
+      --syslog            log to syslog (also with -F)
+  -u, --user USER[:GROUP] drop privileges after binding and reading the keys
+  -v, --version           print the version and exit
+
+sealpipe additions:
+      --heartbeat SECONDS encrypted heartbeat interval; the peer is dead after 4
+                          silent intervals; 0 = off (default 30)
+      --idle-timeout SECONDS  close connections with no data for this long
+                          (default 0 = off)
+      --half-close-timeout SECONDS  after one side has closed, abort if no data
+                          flows for this long (default 300, 0 = off)
+      --max-handshakes N  connections allowed in the handshake at once; -d drops
+                          the oldest when full (default 128)
+      --cipher NAME       auto, chacha20-poly1305 or aes-256-gcm (default auto)
+      --insecure-key-permissions  accept key files readable by group or others
+      --socket-mode MODE  permissions of a Unix socket -s, e.g. 0660
+      --threads N         event-loop threads (default 1)
+      --status ADDR       serve health and Prometheus metrics (Unix socket or
+                          loopback only)
+      --status-unsafe     allow --status on a non-loopback address
+      --proxy-protocol    -d: send a PROXY v2 header with the client address
+      --check             validate keys and addresses, print the plan, exit
+      --keygen FILE       write a new 32-byte random key (mode 0400) and exit
+  -q, --quiet             log warnings and errors only
+      --verbose           also log debugging detail
+  -h, --help              show this help
+
+Addresses: [IPv4]:port, [IPv6]:port, host:port or /absolute/unix/path.
+See sealpiped(1) for the exit statuses and details.
+)";
+}
+
+namespace {
+
+[[noreturn]] void usage_error(const std::string &msg) {
+    std::fprintf(stderr, "sealpiped: %s (see 'sealpiped --help')\n", msg.c_str());
+    std::exit(EXIT_USAGE);
+}
+
+// Turn CLI11's wording into ours: "--source: At Most 1 required but
+// received 2" becomes "--source given more than once", and "--key: 1
+// required TEXT missing" becomes "--key needs a value".
+std::string plain_cli_error(const std::string &msg) {
+    const size_t colon = msg.find(": ");
+    if (colon != std::string::npos && msg.rfind("-", 0) == 0) {
+        const std::string opt = msg.substr(0, colon);
+        if (msg.find("At Most 1 required") != std::string::npos)
+            return opt + " given more than once";
+        if (msg.find("required") != std::string::npos && msg.find("missing") != std::string::npos)
+            return opt + " needs a value";
+    }
+    return msg;
+}
+
+template <typename F> auto checked(const char *flag, const std::string &value, F parse) {
+    try {
+        return parse(value);
+    } catch (const std::invalid_argument &e) {
+        usage_error(std::string(flag) + ": " + e.what());
+    }
+}
+
+} // namespace
+
+ParsedDaemonArgs parse_daemon_args(int argc, char **argv) {
+    ParsedDaemonArgs out;
+    DaemonOptions &o = out.opts;
+    CLI::App app{"sealpiped", "sealpiped"};
+    app.set_help_flag(); // our own --help, below
+    app.allow_extras(false);
+
+    bool help = false, version = false, quiet = false, verbose = false;
+    std::string n, timeout, rtime, heartbeat, idle, half_close, max_hs, socket_mode, threads;
+    auto single = CLI::MultiOptionPolicy::Throw;
+
+    app.add_flag("-h,--help", help);
+    app.add_flag("-v,--version", version);
+    app.add_flag("-e,--encrypt", o.encrypt);
+    app.add_flag("-d,--decrypt", o.decrypt);
+    app.add_option("-s,--source", o.source)->multi_option_policy(single);
+    app.add_option("-t,--target", o.target)->multi_option_policy(single);
+    app.add_option("-k,--key", o.keys);
+    app.add_option("-b,--bind", o.bind)->multi_option_policy(single);
+    app.add_flag("-D,--wait-dns", o.wait_dns);
+    app.add_flag("-F,--foreground", o.foreground);
+    app.add_flag("-j,--no-keepalive", o.no_keepalive);
+    app.add_flag("-f,--no-forward-secrecy", o.fast);
+    app.add_flag("-g,--require-forward-secrecy", o.require_fs);
+    app.add_option("-n,--max-connections", n)->multi_option_policy(single);
+    app.add_option("-o,--timeout", timeout)->multi_option_policy(single);
+    app.add_option("-p,--pidfile", o.pidfile)->multi_option_policy(single);
+    app.add_option("-r,--resolve-interval", rtime)->multi_option_policy(single);
+    app.add_flag("-R,--no-resolve", o.no_resolve);
+    app.add_flag("--syslog", o.syslog);
+    app.add_option("-u,--user", o.user)->multi_option_policy(single);
+    app.add_option("--heartbeat", heartbeat)->multi_option_policy(single);
+    app.add_option("--idle-timeout", idle)->multi_option_policy(single);
+    app.add_option("--half-close-timeout", half_close)->multi_option_policy(single);
+    app.add_option("--max-handshakes", max_hs)->multi_option_policy(single);
+    app.add_option("--cipher", o.cipher)->multi_option_policy(single);
+    app.add_flag("--insecure-key-permissions", o.insecure_key);
+    app.add_option("--socket-mode", socket_mode)->multi_option_policy(single);
+    app.add_option("--threads", threads)->multi_option_policy(single);
+    app.add_option("--status", o.status)->multi_option_policy(single);
+    app.add_flag("--status-unsafe", o.status_any_address);
+    app.add_flag("--proxy-protocol", o.proxy_protocol);
+    app.add_flag("--check", o.check);
+    app.add_option("--keygen", out.keygen_path)->multi_option_policy(single);
+    app.add_flag("-q,--quiet", quiet);
+    app.add_flag("--verbose", verbose);
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError &e) {
+        usage_error(plain_cli_error(e.what()));
+    }
+
+    if (help) {
+        std::fputs(daemon_usage(), stdout);
+        out.action = DaemonAction::Help;
+        return out;
+    }
+    if (version) {
+        out.action = DaemonAction::Version;
+        return out;
+    }
+    if (!out.keygen_path.empty()) {
+        out.action = DaemonAction::Keygen;
+        return out;
+    }
+
+    // spiped's rules, with the problem named.
+    if (o.encrypt == o.decrypt)
+        usage_error(o.encrypt ? "-e and -d exclude each other"
+                              : "one of -e (encrypt) or -d (decrypt) is required");
+    if (o.source.empty())
+        usage_error("-s <source address> is required");
+    if (o.target.empty())
+        usage_error("-t <target address> is required");
+    if (o.keys.empty())
+        usage_error("-k <key file> is required");
+    if (o.keys.size() > 8)
+        usage_error("at most 8 -k key files");
+    if (o.fast && o.require_fs)
+        usage_error("-f and -g exclude each other");
+    if (!rtime.empty() && o.no_resolve)
+        usage_error("-r and -R exclude each other");
+    if (quiet && verbose)
+        usage_error("-q and --verbose exclude each other");
+    o.verbosity = quiet ? -1 : verbose ? 1 : 0;
+
+    if (!n.empty())
+        o.max_connections = checked("-n", n, [](const std::string &s) {
+            return static_cast<size_t>(util::parse_uint(s, 0, 1000000));
+        });
+    if (!timeout.empty()) {
+        o.timeout_s = checked("-o", timeout, [](const std::string &s) {
+            return util::parse_seconds(s, 86400);
+        });
+        if (o.timeout_s == 0)
+            o.timeout_s = 5; // spiped: -o 0 means the default
+    }
+    if (!rtime.empty()) {
+        o.resolve_s = checked("-r", rtime, [](const std::string &s) {
+            return util::parse_seconds(s, 86400);
+        });
+        if (o.resolve_s == 0)
+            o.resolve_s = 60; // spiped: -r 0 means the default
+    }
+    if (!heartbeat.empty())
+        o.heartbeat_s = checked("--heartbeat", heartbeat, [](const std::string &s) {
+            return static_cast<unsigned>(util::parse_uint(s, 0, 65535));
+        });
+    if (!idle.empty())
+        o.idle_timeout_s = checked("--idle-timeout", idle, [](const std::string &s) {
+            return util::parse_seconds(s, 30 * 86400);
+        });
+    if (!half_close.empty())
+        o.half_close_timeout_s = checked("--half-close-timeout", half_close, [](const std::string &s) {
+            return util::parse_seconds(s, 30 * 86400);
+        });
+    if (!max_hs.empty())
+        o.max_handshakes = checked("--max-handshakes", max_hs, [](const std::string &s) {
+            return static_cast<size_t>(util::parse_uint(s, 1, 100000));
+        });
+    if (!threads.empty())
+        o.threads = checked("--threads", threads, [](const std::string &s) {
+            return static_cast<unsigned>(util::parse_uint(s, 1, 64));
+        });
+    if (!socket_mode.empty()) {
+        o.socket_mode = checked("--socket-mode", socket_mode, [](const std::string &s) {
+            return util::parse_mode(s);
+        });
+        if (o.source.empty() || o.source[0] != '/')
+            usage_error("--socket-mode applies only to a Unix socket -s (an absolute path)");
+    }
+    if (o.cipher != "auto" && o.cipher != "chacha20-poly1305" && o.cipher != "aes-256-gcm")
+        usage_error("--cipher '" + o.cipher + "': use auto, chacha20-poly1305 or aes-256-gcm");
+    if (o.proxy_protocol && !o.decrypt)
+        usage_error("--proxy-protocol applies to -d (the side that connects to the target)");
+    if (o.status_any_address && o.status.empty())
+        usage_error("--status-unsafe needs --status");
+    return out;
+}
+
+} // namespace sealpipe::app

@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include "app/setup.hpp"
+#include "crypto/handshake.hpp"
+#include "crypto/keyfile.hpp"
+#include "crypto/sodium.hpp"
+#include "util/log.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <set>
+#include <stdexcept>
+#include <thread>
+
+namespace sealpipe::app {
+
+std::shared_ptr<tunnel::KeySet> load_keys(const std::vector<std::string> &paths, bool insecure) {
+    auto set = std::make_shared<tunnel::KeySet>();
+    for (const auto &p : paths)
+        set->keys.push_back(crypto::load_key_file(p, {.allow_insecure_permissions = insecure}));
+    return set;
+}
+
+uint8_t cipher_mask(const std::string &name) {
+    if (name == "auto")
+        return crypto::default_cipher_mask();
+    if (name == "chacha20-poly1305")
+        return proto::cipher_bit(proto::CipherId::ChaCha20Poly1305);
+    if (!crypto::aes_gcm_available())
+        throw std::invalid_argument("--cipher aes-256-gcm: this CPU cannot run AES-256-GCM in "
+                                    "hardware (libsodium needs AES-NI and PCLMUL); use auto");
+    return proto::cipher_bit(proto::CipherId::Aes256Gcm);
+}
+
+namespace {
+
+// Resolve, retrying every second with -D (spiped's "wait for DNS").
+std::vector<net::SockAddr> resolve_waiting(const net::Address &a, bool passive, bool wait) {
+    bool logged = false;
+    while (true) {
+        try {
+            return net::resolve(a, passive);
+        } catch (const net::AddressError &e) {
+            if (!wait)
+                throw;
+            if (!logged)
+                log_warn("%s; retrying every second (-D)", e.what());
+            logged = true;
+            std::this_thread::sleep_for(std::chrono::seconds(1));
+        }
+    }
+}
+
+uint64_t to_ms(double seconds) {
+    return static_cast<uint64_t>(seconds * 1000.0 + 0.5);
+}
+
+} // namespace
+
+Plan make_plan(const DaemonOptions &o) {
+    Plan plan;
+    tunnel::TunnelConfig &c = plan.cfg;
+    c.role = o.encrypt ? tunnel::Role::Encrypt : tunnel::Role::Decrypt;
+    c.max_connections = o.max_connections == 0 ? SIZE_MAX : o.max_connections;
+    c.max_handshakes = o.max_handshakes;
+    c.connect_timeout_ms = c.handshake_timeout_ms = to_ms(o.timeout_s);
+    c.idle_timeout_ms = to_ms(o.idle_timeout_s);
+    c.half_close_timeout_ms = to_ms(o.half_close_timeout_s);
+    c.heartbeat_s = static_cast<uint16_t>(o.heartbeat_s);
+    c.keepalive = !o.no_keepalive;
+    c.proxy_protocol = o.proxy_protocol;
+    c.handshake.fs_policy = o.fast         ? proto::FsPolicy::Refuse
+                            : o.require_fs ? proto::FsPolicy::Require
+                                           : proto::FsPolicy::Prefer;
+    c.handshake.ciphers = cipher_mask(o.cipher);
+
+    const net::Address source = net::parse_address(o.source);
+    plan.target_addr = net::parse_address(o.target);
+    std::optional<net::Address> bind;
+    if (!o.bind.empty())
+        bind = net::parse_address(o.bind, /*port_optional=*/true);
+
+    auto src = resolve_waiting(source, true, o.wait_dns);
+    if (src.size() > 1)
+        log_warn("%s resolves to %zu addresses; listening on the first, %s", o.source.c_str(),
+                 src.size(), src.front().to_string().c_str());
+    plan.source = src.front();
+    plan.targets = resolve_waiting(plan.target_addr, false, o.wait_dns);
+    if (bind)
+        c.bind = resolve_waiting(*bind, true, o.wait_dns).front();
+    return plan;
+}
+
+void print_plan(const DaemonOptions &o, const Plan &p, const tunnel::KeySet &keys) {
+    const auto &c = p.cfg;
+    std::printf("sealpiped: configuration OK\n");
+    std::printf("  mode:        %s\n", o.encrypt ? "encrypt (-e): plaintext in, encrypted out"
+                                                 : "decrypt (-d): encrypted in, plaintext out");
+    std::printf("  listen:      %s%s\n", p.source.to_string().c_str(),
+                o.socket_mode ? (" (mode " + std::to_string(*o.socket_mode) + ")").c_str() : "");
+    std::printf("  target:      %s ->", o.target.c_str());
+    for (const auto &t : p.targets)
+        std::printf(" %s", t.to_string().c_str());
+    std::printf("%s\n", p.target_addr.kind == net::Address::Kind::Host && !o.no_resolve
+                            ? (" (re-resolved every " + std::to_string(static_cast<long>(o.resolve_s)) + " s)").c_str()
+                            : "");
+    for (size_t i = 0; i < keys.keys.size(); ++i)
+        std::printf("  key %zu:       %s (fingerprint %s)%s\n", i + 1, keys.keys[i].source().c_str(),
+                    keys.keys[i].fingerprint().c_str(),
+                    o.encrypt && i == 0 && keys.keys.size() > 1 ? " used for new connections" : "");
+    const char *fs = c.handshake.fs_policy == proto::FsPolicy::Refuse    ? "off (-f)"
+                     : c.handshake.fs_policy == proto::FsPolicy::Require ? "required (-g)"
+                                                                         : "on";
+    std::printf("  handshake:   forward secrecy %s; ciphers%s%s\n", fs,
+                (c.handshake.ciphers & proto::cipher_bit(proto::CipherId::Aes256Gcm)) ? " aes-256-gcm" : "",
+                (c.handshake.ciphers & proto::cipher_bit(proto::CipherId::ChaCha20Poly1305)) ? " chacha20-poly1305" : "");
+    std::printf("  limits:      -n %s, %zu handshakes, -o %.3g s\n",
+                o.max_connections == 0 ? "unlimited" : std::to_string(o.max_connections).c_str(),
+                c.max_handshakes, o.timeout_s);
+    std::printf("  timers:      heartbeat %s, idle timeout %s, half-close timeout %s\n",
+                c.heartbeat_s ? (std::to_string(c.heartbeat_s) + " s").c_str() : "off",
+                c.idle_timeout_ms ? (std::to_string(c.idle_timeout_ms / 1000) + " s").c_str() : "off",
+                c.half_close_timeout_ms ? (std::to_string(c.half_close_timeout_ms / 1000) + " s").c_str() : "off");
+    if (c.bind)
+        std::printf("  bind:        %s\n", c.bind->to_string().c_str());
+    std::printf("  process:     %s%s%s\n", o.foreground ? "foreground" : "daemon",
+                o.user.empty() ? "" : (", as " + o.user).c_str(),
+                o.syslog ? ", logging to syslog" : "");
+}
+
+void reload_keys(tunnel::Context &ctx, const std::vector<std::string> &paths, bool insecure) {
+    std::shared_ptr<tunnel::KeySet> fresh;
+    try {
+        fresh = load_keys(paths, insecure);
+    } catch (const std::exception &e) {
+        log_error("SIGHUP: keeping the current keys: %s", e.what());
+        return;
+    }
+    auto old = ctx.keys.get();
+    std::set<std::string> before, after;
+    for (const auto &k : old->keys)
+        before.insert(k.fingerprint());
+    for (const auto &k : fresh->keys)
+        after.insert(k.fingerprint());
+    std::string added, removed;
+    for (const auto &f : after)
+        if (!before.count(f))
+            added += " " + f;
+    for (const auto &f : before)
+        if (!after.count(f))
+            removed += " " + f;
+    ctx.keys.set(fresh);
+    log_info("SIGHUP: reloaded %zu key(s), first %s; added:%s; removed:%s; open connections keep "
+             "their keys",
+             fresh->keys.size(), fresh->keys.front().fingerprint().c_str(),
+             added.empty() ? " none" : added.c_str(), removed.empty() ? " none" : removed.c_str());
+}
+
+} // namespace sealpipe::app

@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: BSD-2-Clause
+// Turning command-line options into a running configuration: keys,
+// resolved addresses and the engine's TunnelConfig; printing it for
+// --check; reloading keys on SIGHUP.
+#pragma once
+
+#include "app/daemon_options.hpp"
+#include "net/address.hpp"
+#include "tunnel/config.hpp"
+#include "tunnel/worker.hpp"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace sealpipe::app {
+
+struct Plan {
+    tunnel::TunnelConfig cfg;
+    net::SockAddr source;     // resolved listen address
+    net::Address target_addr; // as parsed, for re-resolution
+    tunnel::Targets targets;  // resolved now
+};
+
+// Load every key file in ${paths}. Throws crypto::KeyFileError.
+std::shared_ptr<tunnel::KeySet> load_keys(const std::vector<std::string> &paths, bool insecure);
+
+// The transport-cipher mask for --cipher ${name}. Throws
+// std::invalid_argument if the CPU cannot run the requested cipher.
+uint8_t cipher_mask(const std::string &name);
+
+// Resolve the addresses and build the engine configuration. With -D,
+// lookups are retried every second until they succeed. Throws
+// net::AddressError or std::invalid_argument.
+Plan make_plan(const DaemonOptions &o);
+
+// --check output, on stdout.
+void print_plan(const DaemonOptions &o, const Plan &plan, const tunnel::KeySet &keys);
+
+// SIGHUP: load the key files again and swap them in for new connections.
+// On any error keep the current keys and log why. Never throws.
+void reload_keys(tunnel::Context &ctx, const std::vector<std::string> &paths, bool insecure);
+
+} // namespace sealpipe::app

@@ -1,0 +1,17 @@
+// SPDX-License-Identifier: BSD-2-Clause
+// sd_notify(3) without libsystemd: one datagram to $NOTIFY_SOCKET, as
+// OpenSSH does. A no-op when the variable is unset.
+#pragma once
+
+#include <string>
+
+namespace sealpipe::sys {
+
+// Send ${state} (e.g. "READY=1\nSTATUS=...") to the service manager.
+// Returns false if there is no $NOTIFY_SOCKET or the send failed.
+bool sd_notify(const std::string &state) noexcept;
+
+// Whether a service manager asked for notifications.
+bool sd_notify_enabled() noexcept;
+
+} // namespace sealpipe::sys

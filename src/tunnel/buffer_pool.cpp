@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include "tunnel/buffer_pool.hpp"
+
+#include <cstdlib>
+#include <new>
+
+namespace sealpipe::tunnel {
+
+BufferPool::~BufferPool() {
+    for (uint8_t *b : free_)
+        std::free(b);
+}
+
+uint8_t *BufferPool::get() {
+    uint8_t *b;
+    if (!free_.empty()) {
+        b = free_.back();
+        free_.pop_back();
+    } else {
+        b = static_cast<uint8_t *>(std::malloc(SIZE));
+        if (b == nullptr)
+            throw std::bad_alloc();
+    }
+    ++in_use_;
+    return b;
+}
+
+void BufferPool::put(uint8_t *b) noexcept {
+    if (b == nullptr)
+        return;
+    --in_use_;
+    // Buffers held plaintext and ciphertext but never keys, so they are
+    // reused without wiping.
+    if (free_.size() < max_free_)
+        free_.push_back(b);
+    else
+        std::free(b);
+}
+
+} // namespace sealpipe::tunnel

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: BSD-2-Clause
+// Fixed-size I/O buffers, taken only while a direction has bytes in flight
+// and returned as soon as it is idle, so an idle connection holds none.
+// A small free list avoids a malloc per burst.
+//
+// Layout of a buffer on the sealing side (DESIGN.md §5.1):
+//   [ HEAD: control records | SLOTS x RECORD_MAX: data records | TAIL ]
+// Control records are sealed right-aligned into HEAD so that the whole batch
+// is one contiguous send(2).
+//
+// Thread-safety: none; one pool per event loop.
+#pragma once
+
+#include "proto/constants.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace sealpipe::tunnel {
+
+class BufferPool {
+public:
+    static constexpr size_t HEAD = 128;  // CONFIRM + REKEY + PONG + PING = 92
+    static constexpr size_t SLOTS = 4;
+    static constexpr size_t TAIL = 64;   // CLOSE or RESET after the data
+    static constexpr size_t SIZE = HEAD + SLOTS * proto::RECORD_MAX + TAIL;
+
+    explicit BufferPool(size_t max_free = 64) : max_free_(max_free) {}
+    ~BufferPool();
+    BufferPool(const BufferPool &) = delete;
+    BufferPool &operator=(const BufferPool &) = delete;
+
+    // A buffer of SIZE bytes. Throws std::bad_alloc.
+    uint8_t *get();
+    // Give ${buf} back (nullptr is a no-op).
+    void put(uint8_t *buf) noexcept;
+
+    size_t in_use() const noexcept { return in_use_; }
+    size_t free_count() const noexcept { return free_.size(); }
+
+private:
+    std::vector<uint8_t *> free_;
+    size_t max_free_;
+    size_t in_use_ = 0;
+};
+
+} // namespace sealpipe::tunnel

@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: BSD-2-Clause
+// One event loop: a libevent base, the listener(s) it accepts on, a buffer
+// pool, and the connections it owns. The daemon runs one Worker per thread
+// (--threads); the client runs one Worker with a single connection.
+//
+// Limits (DESIGN.md §8):
+//  - -n: established connections across all workers (Context::established).
+//    At the limit the listener stops accepting (no busy loop) and says so
+//    once per burst; it resumes when a connection ends.
+//  - handshake slots (max_handshakes): on -d, a new connection that finds
+//    them full evicts the oldest handshake, so silent or slow clients cannot
+//    lock out real ones. On -e, handshakes count against -n.
+//
+// Thread-safety: a Worker's methods run on its own loop thread, except
+// request_stop(), which any thread may call.
+#pragma once
+
+#include "tunnel/buffer_pool.hpp"
+#include "tunnel/connection.hpp"
+#include "tunnel/config.hpp"
+#include "tunnel/list.hpp"
+#include "tunnel/replay_cache.hpp"
+#include "tunnel/stats.hpp"
+#include "util/log.hpp"
+
+#include <event2/event_struct.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+struct event_base;
+
+namespace sealpipe::tunnel {
+
+
+// State shared by all workers of a process.
+struct Context {
+    TunnelConfig cfg;
+    Shared<Targets> targets;
+    Shared<KeySet> keys;
+    ReplayCache replay;
+    Stats stats;
+    std::atomic<size_t> established{0}; // counted against -n
+    std::atomic<uint64_t> next_id{1};
+};
+
+class Worker {
+public:
+    explicit Worker(Context &ctx);
+    ~Worker();
+    Worker(const Worker &) = delete;
+    Worker &operator=(const Worker &) = delete;
+
+    event_base *base() noexcept { return base_; }
+    Context &ctx() noexcept { return ctx_; }
+    const TunnelConfig &cfg() const noexcept { return ctx_.cfg; }
+    BufferPool &pool() noexcept { return pool_; }
+
+    // Accept connections on ${fd} (owned by the caller, who must keep it
+    // open until stop_listening()).
+    void listen(int fd);
+    // Stop accepting, at once. Open connections continue.
+    void stop_listening();
+
+    // Create and start a -e connection for an already connected plaintext
+    // socket (used by the stdin/stdout client). Returns its id.
+    uint64_t adopt(net::UniqueFd plaintext, std::string peer);
+
+    // Abort every connection with ${why} (second SIGTERM).
+    void abort_all(EndReason why);
+    size_t connection_count() const noexcept { return all_.size(); }
+
+    // Called when this worker has no connection left (after the last one
+    // ended); used by the daemon to finish a graceful drain.
+    std::function<void()> on_empty;
+    // Called with the reason each time a connection ends (the client uses
+    // it to choose its exit status).
+    std::function<void(const Connection &)> on_connection_end;
+
+    // Run the loop until request_stop() or until it has nothing to do.
+    void run();
+    // Make run() return (any thread).
+    void request_stop();
+
+    // --- called by Connection --------------------------------------------
+    void connection_finished(Connection *c) noexcept;
+    // -d: msg1 authenticated; count it against -n. False: over the limit.
+    bool connection_authenticated(Connection *c) noexcept;
+    // The handshake is over (success or not): free its slot.
+    void handshake_done(Connection *c) noexcept;
+    void defer(Connection *c) noexcept;
+    void cancel_defer(Connection *c) noexcept;
+    // Rate limit for lines about unauthenticated peers.
+    bool allow_auth_log(uint64_t now_ms, uint64_t &suppressed);
+
+private:
+    static void on_accept(evutil_socket_t fd, short what, void *arg) noexcept;
+    static void on_ready(evutil_socket_t fd, short what, void *arg) noexcept;
+    static void on_resume(evutil_socket_t fd, short what, void *arg) noexcept;
+    static void on_stop(evutil_socket_t fd, short what, void *arg) noexcept;
+    void accept_batch(int fd);
+    void pause_accepting(uint64_t retry_ms);
+    void resume_accepting();
+    bool at_limit() const noexcept;
+
+    Context &ctx_;
+    event_base *base_ = nullptr;
+    BufferPool pool_;
+    struct Listener {
+        int fd;
+        struct event ev;
+    };
+    std::vector<Listener *> listeners_;
+    bool listening_ = false;
+    bool paused_ = false;
+    bool ready_scheduled_ = false;
+    struct event ready_ev_ {};
+    struct event resume_ev_ {};
+    struct event stop_ev_ {};
+    int stop_fd_ = -1;
+    util::RateLimiter auth_log_{10, 10000};
+    util::RateLimiter resource_log_{1, 10000};
+    util::RateLimiter limit_log_{1, 10000};
+
+    IntrusiveList<Connection, &Connection::all_hook> all_;
+    IntrusiveList<Connection, &Connection::handshake_hook> handshaking_; // oldest first
+    IntrusiveList<Connection, &Connection::ready_hook> ready_;
+};
+
+} // namespace sealpipe::tunnel

@@ -1,0 +1,53 @@
+#!/bin/bash
+# Goal of this test:
+# - with --heartbeat 1, a relay that stops forwarding is noticed: the side
+#   that hears nothing for 4 intervals aborts, resets its plaintext side,
+#   and logs heartbeat_timeout (within a few seconds, not the OS's hours);
+# - an idle but healthy connection is never killed: a client that sends a
+#   byte and then waits for 6 intervals still gets a clean end;
+# - backpressure is not death: a target that stops reading for 6 intervals
+#   while a large transfer is under way does not get the connection killed.
+. "$(dirname "$0")/lib.sh"
+
+k=$(key k)
+printf 'ping\n' > "$T/line"
+tgt="[127.0.0.1]:$(port)"
+d="[127.0.0.1]:$(port)"
+start_echo echo "$tgt"
+start_daemon d -d -s "$d" -t "$tgt" -k "$k" --heartbeat 1
+
+# A stall: after msg2 (64 bytes), nothing more from -d reaches -e.
+r="[127.0.0.1]:$(port)"
+e="[127.0.0.1]:$(port)"
+start_relay relay "$r" "$d" --dir down --stall-at 64
+start_daemon e -e -s "$e" -t "$r" -k "$k" --heartbeat 1
+start=$(date +%s%N)
+rc=0
+"$SPTEST" send "$e" "$T/line" "$T/o1" --no-half-close --hold-ms 20000 2>/dev/null || rc=$?
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+[ "$rc" -eq 10 ] || fail "stall: client exit $rc, expected 10"
+[ "$ms" -ge 3500 ] && [ "$ms" -lt 8000 ] || fail "stall detected after $ms ms, expected 4-6 s"
+wait_for log_has e "heartbeat_timeout"
+grep -q "stalled at 64" "$T/relay.events" || fail "relay did not stall"
+pass "stalled relay: dead peer detected after $ms ms"
+
+# Idle but healthy: 6 s of silence with 1 s heartbeats.
+e2="[127.0.0.1]:$(port)"
+start_daemon e2 -e -s "$e2" -t "$d" -k "$k" --heartbeat 1
+"$SPTEST" send "$e2" "$T/line" "$T/o2" --hold-ms 6000 || fail "idle connection was killed"
+cmp -s "$T/line" "$T/o2" || fail "idle: reply differs"
+wait_for log_has e2 "clean"
+pass "idle connection survives 6 heartbeat intervals"
+
+# Backpressure: the target stops reading for 6 s in the middle of 16 MB.
+st="[127.0.0.1]:$(port)"
+start_echo stall "$st" --stall-ms 6000
+d3="[127.0.0.1]:$(port)"
+e3="[127.0.0.1]:$(port)"
+start_daemon d3 -d -s "$d3" -t "$st" -k "$k" --heartbeat 1
+start_daemon e3 -e -s "$e3" -t "$d3" -k "$k" --heartbeat 1
+random_file "$T/big" "$(mb 16)"
+"$SPTEST" send "$e3" "$T/big" "$T/o3" || fail "a slow target got the connection killed"
+cmp -s "$T/big" "$T/o3" || fail "backpressure: data differs"
+grep -q "^stall" "$T/stall.events" || fail "the target did not stall"
+pass "a target that stops reading for 6 s is backpressure, not death"

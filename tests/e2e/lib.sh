@@ -1,0 +1,180 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+# Shared helpers for the end-to-end tests; every tests/e2e/NN-*.sh sources
+# this file. Each test gets a short temporary directory ($T), starts real
+# processes on loopback or Unix sockets in it, and cleans up in a trap,
+# printing every log if the test failed.
+#
+# Environment (set by tests/meson.build): SEALPIPED, SEALPIPE, SPTEST,
+# SRCDIR, and SP_SCALE (divides data sizes, e.g. under valgrind).
+set -euo pipefail
+
+: "${SEALPIPED:?}" "${SPTEST:?}" "${SRCDIR:?}"
+SP_SCALE=${SP_SCALE:-1}
+# Under valgrind every sealpiped is wrapped (tests/meson.build sets this).
+SP_WRAP=${SP_WRAP:-}
+
+T=$(mktemp -d /tmp/spe.XXXXXX)
+BG_PIDS=()
+DAEMON_PIDFILES=()
+
+cleanup() {
+    local rc=$?
+    set +e
+    for pf in "${DAEMON_PIDFILES[@]}"; do
+        [ -s "$pf" ] && kill -9 "$(cat "$pf")" 2>/dev/null
+    done
+    for p in "${BG_PIDS[@]}"; do
+        kill -9 "$p" 2>/dev/null
+    done
+    wait 2>/dev/null
+    if [ "$rc" -ne 0 ]; then
+        echo "=== FAILED ($rc); logs in $T:"
+        for f in "$T"/*.log "$T"/*.events; do
+            [ -e "$f" ] || continue
+            echo "--- $f"
+            tail -n 60 "$f"
+        done
+    fi
+    rm -rf "$T"
+    exit "$rc"
+}
+trap cleanup EXIT
+
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+pass() {
+    echo "ok: $*"
+}
+
+# A private copy of the example key with mode 0600 (git keeps no modes).
+key() {
+    cp "$SRCDIR/keys-example/example.key" "$T/$1"
+    chmod 0600 "$T/$1"
+    echo "$T/$1"
+}
+
+# A fresh random key (a "wrong" key for the other side).
+random_key() {
+    head -c 32 /dev/urandom > "$T/$1"
+    chmod 0600 "$T/$1"
+    echo "$T/$1"
+}
+
+port() {
+    "$SPTEST" free-port
+}
+
+# Data sizes scale down under valgrind.
+mb() {
+    echo $(( $1 * 1024 * 1024 / SP_SCALE ))
+}
+
+random_file() {
+    head -c "$2" /dev/urandom > "$1"
+}
+
+sha() {
+    sha256sum "$1" | cut -d' ' -f1
+}
+
+# start_bg NAME CMD...: run CMD in the background, output to $T/NAME.log.
+start_bg() {
+    local name=$1
+    shift
+    "$@" > "$T/$name.log" 2>&1 &
+    BG_PIDS+=($!)
+    eval "PID_${name//[^a-zA-Z0-9_]/_}=$!"
+}
+
+# start_listener NAME CMD...: start_bg for an sptest server, then wait
+# until it prints that it is listening.
+start_listener() {
+    local name=$1
+    start_bg "$@"
+    wait_for log_has "$name" "^listening on"
+}
+
+# start_daemon NAME ARGS...: start sealpiped daemonized with a pidfile in
+# $T. The launcher returns only once the daemon has bound its socket
+# (or failed), so no waiting is needed after it.
+start_daemon() {
+    local name=$1
+    shift
+    local pf="$T/$name.pid"
+    DAEMON_PIDFILES+=("$pf")
+    $SP_WRAP "$SEALPIPED" -p "$pf" "$@" 2>> "$T/$name.log" \
+        || fail "sealpiped $name did not start (exit $?): $(tail -n 3 "$T/$name.log")"
+    [ -s "$pf" ] || fail "no pidfile for $name"
+    eval "PID_${name//[^a-zA-Z0-9_]/_}=$(cat "$pf")"
+}
+
+# stop_daemon NAME: SIGTERM and wait for the process to exit.
+stop_daemon() {
+    local pid
+    pid=$(cat "$T/$1.pid")
+    kill -TERM "$pid" 2>/dev/null || return 0
+    wait_gone "$pid" 30000
+}
+
+# wait_gone PID [MS]: wait for a (non-child) process to exit.
+wait_gone() {
+    local i
+    for ((i = 0; i < ${2:-10000} / 20; i++)); do
+        kill -0 "$1" 2>/dev/null || return 0
+        sleep 0.02
+    done
+    fail "process $1 still running"
+}
+
+# wait_for CMD...: poll a condition (every 20 ms, up to $WAIT_MS ms).
+wait_for() {
+    local i
+    for ((i = 0; i < ${WAIT_MS:-10000} / 20; i++)); do
+        "$@" && return 0
+        sleep 0.02
+    done
+    fail "timed out waiting for: $*"
+}
+
+# log_has NAME PATTERN: the log of NAME matches PATTERN (grep -E).
+log_has() {
+    grep -Eq -- "$2" "$T/$1.log"
+}
+
+log_count() {
+    grep -Ec -- "$2" "$T/$1.log" || true
+}
+
+fd_count() {
+    ls "/proc/$1/fd" | wc -l
+}
+
+# An echo server on ADDR logging to $T/NAME.log; waits until it accepts.
+start_echo() {
+    local name=$1 addr=$2
+    shift 2
+    : > "$T/$name.events"
+    start_listener "$name" "$SPTEST" echo "$addr" --log "$T/$name.events" "$@"
+}
+
+# A relay (man in the middle) from LISTEN to TARGET with actions.
+start_relay() {
+    local name=$1 listen=$2 target=$3
+    shift 3
+    : > "$T/$name.events"
+    start_listener "$name" "$SPTEST" relay "$listen" "$target" --log "$T/$name.events" "$@"
+}
+
+# The number of connections the echo server NAME has accepted.
+accepted() {
+    grep -c '^accept' "$T/$1.events" || true
+}
+
+# accepted_at_least NAME N: for wait_for.
+accepted_at_least() {
+    [ "$(accepted "$1")" -ge "$2" ]
+}
