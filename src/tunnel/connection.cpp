@@ -170,6 +170,9 @@ void Connection::start() {
 void Connection::abort(EndReason why) {
     Guard g(this, w_, depth_);
     fail(why, why == EndReason::Shutdown ? ResetReason::Shutdown : ResetReason::Overload);
+    // An abort from outside does not linger: the RESET got one try.
+    if (state_ == State::Draining)
+        finish(draining_reason_);
 }
 
 void Connection::resume() {
@@ -944,31 +947,54 @@ void Connection::maybe_finish_clean() {
     if (state_ != State::Open || !close_sent_ || !reader_.close_received() || !plain_shut_ ||
         iov_n_ > iov_i_)
         return;
-    // Both directions are closed and delivered. Lingering close: send our
-    // FIN after everything, then wait (bounded) for the peer's, so a late
-    // PING from it cannot turn our close into a reset that destroys the
-    // CLOSE it has not read yet.
-    state_ = State::Draining;
+    // Both directions are closed and delivered.
     if (plain_ev_set_) {
         event_del(&plain_ev_);
         plain_ev_set_ = false;
     }
     ::close(plain_fd_);
     plain_fd_ = -1;
-    w_.pool().put(up_buf_);
-    up_buf_ = nullptr;
     w_.pool().put(down_buf_);
     down_buf_ = nullptr;
     if (enc_eof_) {
         finish(EndReason::Clean);
         return;
     }
-    ::shutdown(enc_fd_, SHUT_WR);
-    set_phase_deadline(w_.cfg().drain_timeout_ms);
+    start_draining(EndReason::Clean, w_.cfg().drain_timeout_ms);
+}
+
+// Lingering close, for clean ends and for aborts that sent a RESET: send
+// what is pending, then our FIN, then discard input until the peer closes
+// (bounded). Closing at once with unread input would make the kernel send
+// an RST, which can destroy the CLOSE or RESET the peer has not read yet.
+void Connection::start_draining(EndReason why, uint64_t timeout_ms) {
+    state_ = State::Draining;
+    draining_reason_ = why;
+    drain_shut_ = false;
+    set_phase_deadline(timeout_ms);
     drain_io();
 }
 
 void Connection::drain_io() {
+    while (up_start_ < up_end_) {
+        ssize_t n = ::send(enc_fd_, up_buf_ + up_start_, up_end_ - up_start_, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && would_block(errno))
+            return; // wait for EV_WRITE
+        if (n <= 0) {
+            finish(draining_reason_);
+            return;
+        }
+        up_start_ += static_cast<size_t>(n);
+    }
+    w_.pool().put(up_buf_);
+    up_buf_ = nullptr;
+    up_start_ = up_end_ = 0;
+    if (!drain_shut_) {
+        ::shutdown(enc_fd_, SHUT_WR);
+        drain_shut_ = true;
+    }
     uint8_t scratch[4096];
     while (true) {
         ssize_t n = ::read(enc_fd_, scratch, sizeof scratch);
@@ -976,11 +1002,9 @@ void Connection::drain_io() {
             continue;
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0 && would_block(errno)) {
-            enc_readable_ = false;
+        if (n < 0 && would_block(errno))
             return;
-        }
-        finish(EndReason::Clean); // EOF or error: the peer is done too
+        finish(draining_reason_); // EOF or error: the peer is done too
         return;
     }
 }
@@ -990,30 +1014,9 @@ void Connection::drain_io() {
 // ---------------------------------------------------------------------------
 
 void Connection::fail(EndReason why, ResetReason reason) {
-    if (state_ == State::Done)
+    if (state_ == State::Done || state_ == State::Draining)
         return;
-    // Tell the peer with a RESET if there is a session and the encrypted
-    // socket is still usable. Best effort: one non-blocking send. If it is
-    // lost, the peer sees truncation and resets its plaintext side anyway.
-    const bool have_session = writer_.cipher_state().valid() &&
-                              (state_ == State::Open || state_ == State::ConnectTarget ||
-                               state_ == State::AwaitConfirm);
-    if (have_session && enc_fd_ >= 0 && why != EndReason::PeerReset &&
-        why != EndReason::Truncated && why != EndReason::ProtocolError) {
-        try {
-            ensure_up_buffer();
-            if (up_start_ == up_end_)
-                up_start_ = up_end_ = BufferPool::HEAD;
-            if (up_end_ + RECORD_OVERHEAD + 1 <= BufferPool::SIZE) {
-                up_buf_[up_end_ + RECORD_BODY_OFFSET] = static_cast<uint8_t>(reason);
-                size_t n = writer_.seal(RecordType::Reset, up_buf_ + up_end_, 1);
-                up_end_ += n;
-                [[maybe_unused]] ssize_t s =
-                    ::send(enc_fd_, up_buf_ + up_start_, up_end_ - up_start_, MSG_NOSIGNAL);
-            }
-        } catch (const std::bad_alloc &) {
-        }
-    }
+    // The plaintext side learns of the abort at once, as a reset.
     if (plain_fd_ >= 0) {
         if (plain_ev_set_) {
             event_del(&plain_ev_);
@@ -1022,13 +1025,40 @@ void Connection::fail(EndReason why, ResetReason reason) {
         net::close_with_reset(plain_fd_);
         plain_fd_ = -1;
     }
+    // Tell the peer with a RESET if there is a session and the encrypted
+    // socket still works (not after a truncation, a protocol error or the
+    // peer's own RESET, and not to a peer presumed dead). The RESET goes
+    // after whatever is already sealed, so the nonces stay in order.
+    const bool have_session = writer_.cipher_state().valid() &&
+                              (state_ == State::Open || state_ == State::ConnectTarget ||
+                               state_ == State::AwaitConfirm);
+    const bool tell_peer = have_session && enc_fd_ >= 0 && why != EndReason::PeerReset &&
+                           why != EndReason::Truncated && why != EndReason::ProtocolError &&
+                           why != EndReason::HeartbeatTimeout;
+    if (tell_peer) {
+        try {
+            ensure_up_buffer();
+            if (up_start_ == up_end_)
+                up_start_ = up_end_ = BufferPool::HEAD;
+            if (up_end_ + RECORD_OVERHEAD + 1 <= BufferPool::SIZE) {
+                up_buf_[up_end_ + RECORD_BODY_OFFSET] = static_cast<uint8_t>(reason);
+                up_end_ += writer_.seal(RecordType::Reset, up_buf_ + up_end_, 1);
+            }
+            w_.pool().put(down_buf_);
+            down_buf_ = nullptr;
+            iov_n_ = iov_i_ = 0;
+            start_draining(why, std::min<uint64_t>(w_.cfg().drain_timeout_ms, 2000));
+            return;
+        } catch (const std::bad_alloc &) {
+        }
+    }
     if (enc_fd_ >= 0) {
         if (enc_ev_set_) {
             event_del(&enc_ev_);
             enc_ev_set_ = false;
         }
         // An unauthenticated peer always gets the same reset (DESIGN.md
-        // §3.7); after a session, a RESET record was sent if it could be.
+        // §3.7).
         if (!have_session)
             net::close_with_reset(enc_fd_);
         else
@@ -1199,7 +1229,7 @@ void Connection::timer_fired() {
         break;
     case State::Draining:
         if (now >= phase_deadline_ms_) {
-            finish(EndReason::Clean);
+            finish(draining_reason_);
             return;
         }
         break;

@@ -56,7 +56,7 @@ public:
         AwaitConfirm,  // -d: msg2 sent, waiting for CONFIRM
         ConnectTarget, // -d: confirmed, connecting to the target
         Open,          // both directions running
-        Draining,      // both CLOSEs done; waiting for the peer's FIN
+        Draining,      // final CLOSE or RESET sent; waiting for the peer's FIN
         Done,
     };
 
@@ -70,8 +70,8 @@ public:
     // Start the state machine. May end the connection at once (it is then
     // already deleted: the caller must not touch it afterwards).
     void start();
-    // End the connection from outside (eviction, forced shutdown): sends a
-    // RESET if possible, resets the plaintext side, and deletes this.
+    // End the connection at once from outside (eviction, forced shutdown):
+    // tries once to send a RESET, resets the plaintext side, deletes this.
     void abort(EndReason why);
     // Run deferred work (called by the worker's ready queue).
     void resume();
@@ -126,6 +126,7 @@ private:
     void down_housekeeping();
     void enc_closed();
     void salvage_after_write_error();
+    void start_draining(EndReason why, uint64_t timeout_ms);
     void drain_io();
     void maybe_finish_clean();
     bool down_blocked() const noexcept;
@@ -208,6 +209,8 @@ private:
     bool enc_eof_ = false;
     bool enc_write_failed_ = false;
     bool plain_shut_ = false;  // shutdown(plain, SHUT_WR) done after CLOSE
+    bool drain_shut_ = false;  // our FIN is out (Draining)
+    EndReason draining_reason_ = EndReason::Clean;
 
     // Accounting and timers (milliseconds, monotonic).
     uint64_t started_ms_;
