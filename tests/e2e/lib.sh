@@ -32,8 +32,10 @@ cleanup() {
         echo "=== FAILED ($rc); logs in $T:"
         for f in "$T"/*.log "$T"/*.events; do
             [ -e "$f" ] || continue
-            echo "--- $f"
-            tail -n 60 "$f"
+            echo "--- $f (warnings and errors, then the last lines)"
+            grep -E "warning|error" "$f" | head -n 40
+            echo "..."
+            tail -n 30 "$f"
         done
     fi
     rm -rf "$T"

@@ -22,6 +22,7 @@
 #include <csignal>
 #include <cstdarg>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -384,7 +385,9 @@ int cmd_load(std::vector<std::string> args) {
         die("usage: load ADDR --count N --parallel P --bytes B [--hold-ms N]");
     const std::string addr = args[0];
     std::atomic<long> next{0}, ok{0}, failed{0};
-    std::atomic<long> connected{0};
+    long connected = 0;
+    std::mutex mu;
+    std::condition_variable all_connected;
     std::vector<std::thread> threads;
     for (long t = 0; t < parallel; ++t) {
         threads.emplace_back([&, t] {
@@ -397,14 +400,24 @@ int cmd_load(std::vector<std::string> args) {
                 int fd = connect_to(addr, err);
                 if (fd < 0) {
                     ++failed;
+                    std::fprintf(stderr, "sptest load: connect: %s\n", std::strerror(err));
                     continue;
                 }
-                ++connected;
+                {
+                    std::lock_guard<std::mutex> lock(mu);
+                    ++connected;
+                }
+                all_connected.notify_all();
                 bool good = write_all(fd, data.data(), data.size());
                 if (hold_ms > 0) {
-                    // Keep every connection open at once before finishing.
-                    while (connected.load() < std::min(parallel, count))
-                        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+                    // Keep every connection open at once before finishing;
+                    // sleep on a condition variable, not a polling loop, so
+                    // a thousand waiting threads cost no CPU.
+                    std::unique_lock<std::mutex> lock(mu);
+                    all_connected.wait_for(lock, std::chrono::seconds(30), [&] {
+                        return connected >= std::min(parallel, count);
+                    });
+                    lock.unlock();
                     std::this_thread::sleep_for(std::chrono::milliseconds(hold_ms));
                 }
                 ::shutdown(fd, SHUT_WR);
@@ -415,6 +428,9 @@ int cmd_load(std::vector<std::string> args) {
                         continue;
                     if (n <= 0) {
                         good = n == 0 && got == bytes;
+                        if (!good)
+                            std::fprintf(stderr, "sptest load: got %zu of %zu bytes, then %s\n", got,
+                                         bytes, n == 0 ? "EOF" : std::strerror(errno));
                         break;
                     }
                     got += static_cast<size_t>(n);
@@ -423,6 +439,8 @@ int cmd_load(std::vector<std::string> args) {
                         break;
                     }
                 }
+                if (good && back != data)
+                    std::fprintf(stderr, "sptest load: echoed bytes differ\n");
                 good = good && back == data;
                 ::close(fd);
                 (good ? ok : failed)++;
