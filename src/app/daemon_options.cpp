@@ -51,7 +51,7 @@ sealpipe additions:
       --half-close-timeout SECONDS  after one side has closed, abort if no data
                           flows for this long (default 300, 0 = off)
       --max-handshakes N  connections allowed in the handshake at once; -d drops
-                          the oldest when full (default 128)
+                          the oldest when full (default 1024)
       --cipher NAME       auto, chacha20-poly1305 or aes-256-gcm (default auto)
       --insecure-key-permissions  accept key files readable by group or others
       --socket-mode MODE  permissions of a Unix socket -s, e.g. 0660

@@ -33,7 +33,7 @@ struct DaemonOptions {
     unsigned heartbeat_s = 30;         // --heartbeat
     double idle_timeout_s = 0;         // --idle-timeout
     double half_close_timeout_s = 300; // --half-close-timeout
-    size_t max_handshakes = 128;       // --max-handshakes
+    size_t max_handshakes = 1024;      // --max-handshakes
     bool check = false;                // --check
     std::optional<unsigned> socket_mode; // --socket-mode
     int verbosity = 0;                 // -q: -1, --verbose: +1

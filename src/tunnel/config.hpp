@@ -27,7 +27,7 @@ struct TunnelConfig {
     size_t max_connections = 100;
     // Connections still in their handshake (-d: before msg1 authenticated;
     // -e: before the tunnel is up). When full, -d drops the oldest.
-    size_t max_handshakes = 128;
+    size_t max_handshakes = 1024;
     uint64_t connect_timeout_ms = 5000;    // -o
     uint64_t handshake_timeout_ms = 5000;  // -o
     uint64_t idle_timeout_ms = 0;          // --idle-timeout, 0 = off
