@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 // The only file that uses CLI11 for sealpiped; no CLI11 type leaves it.
 #include "app/daemon_options.hpp"
+#include "app/cli_util.hpp"
 #include "app/exit_codes.hpp"
 #include "util/parse.hpp"
 
@@ -73,32 +74,14 @@ See sealpiped(1) for the exit statuses and details.
 
 namespace {
 
-[[noreturn]] void usage_error(const std::string &msg) {
-    std::fprintf(stderr, "sealpiped: %s (see 'sealpiped --help')\n", msg.c_str());
-    std::exit(EXIT_USAGE);
-}
+constexpr const char *PROG = "sealpiped";
 
-// Turn CLI11's wording into ours: "--source: At Most 1 required but
-// received 2" becomes "--source given more than once", and "--key: 1
-// required TEXT missing" becomes "--key needs a value".
-std::string plain_cli_error(const std::string &msg) {
-    const size_t colon = msg.find(": ");
-    if (colon != std::string::npos && msg.rfind("-", 0) == 0) {
-        const std::string opt = msg.substr(0, colon);
-        if (msg.find("At Most 1 required") != std::string::npos)
-            return opt + " given more than once";
-        if (msg.find("required") != std::string::npos && msg.find("missing") != std::string::npos)
-            return opt + " needs a value";
-    }
-    return msg;
+[[noreturn]] void usage_error(const std::string &msg) {
+    app::usage_error(PROG, msg);
 }
 
 template <typename F> auto checked(const char *flag, const std::string &value, F parse) {
-    try {
-        return parse(value);
-    } catch (const std::invalid_argument &e) {
-        usage_error(std::string(flag) + ": " + e.what());
-    }
+    return app::checked(PROG, flag, value, parse);
 }
 
 } // namespace

@@ -16,8 +16,8 @@ namespace sealpipe::crypto {
 
 namespace {
 
-std::string dd_hint(const std::string &path) {
-    const std::string target = path == "-" ? "FILE" : path;
+std::string dd_hint(const std::string &path, bool regular) {
+    const std::string target = regular ? path : "FILE";
     return "create one with: dd if=/dev/urandom of=" + target + " bs=32 count=1 && chmod 0400 " +
            target;
 }
@@ -65,8 +65,11 @@ Psk load_key_file(const std::string &path, const KeyLoadOptions &opts) {
     struct stat st {};
     if (::fstat(fd, &st) != 0)
         throw KeyFileError("cannot stat key file " + path + ": " + errno_text(errno));
+    // Regular files, pipes (-k <(...)), and character devices, so that
+    // spiped's habit of -k /dev/null gets the helpful "too short" answer.
     const bool regular = S_ISREG(st.st_mode);
-    if (!regular && !S_ISFIFO(st.st_mode) && !S_ISSOCK(st.st_mode) && !is_stdin)
+    if (!regular && !S_ISFIFO(st.st_mode) && !S_ISSOCK(st.st_mode) && !S_ISCHR(st.st_mode) &&
+        !is_stdin)
         throw KeyFileError("key file " + path + " is not a regular file");
     if (regular && !is_stdin && (st.st_mode & 077) != 0 && !opts.allow_insecure_permissions) {
         char mode[8];
@@ -105,7 +108,7 @@ Psk load_key_file(const std::string &path, const KeyLoadOptions &opts) {
         throw KeyFileError("key file " + path + " is larger than 1 MiB; is it really a key file?");
     if (got < proto::KEY_FILE_MIN)
         throw KeyFileError("key file " + path + " is too short (" + std::to_string(got) +
-                           " bytes, at least 32 random bytes are needed); " + dd_hint(path));
+                           " bytes, at least 32 random bytes are needed); " + dd_hint(path, regular && !is_stdin));
 
     Psk psk = Psk::from_key_material(detail::Bytes(raw.data(), got), path);
     psk.mtime_ = is_stdin ? 0 : st.st_mtime;

@@ -58,7 +58,8 @@ private:
 
 // Read the key file at ${path} ("-" reads standard input to its end) and
 // derive the PSK. Refuses files shorter than KEY_FILE_MIN or longer than
-// KEY_FILE_MAX, anything but a regular file or a pipe, and (unless
+// KEY_FILE_MAX, anything but a regular file, a pipe or a character device,
+// and (unless
 // ${opts}.allow_insecure_permissions) regular files whose mode grants any
 // access to group or others. Throws KeyFileError.
 Psk load_key_file(const std::string &path, const KeyLoadOptions &opts);

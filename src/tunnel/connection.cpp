@@ -167,11 +167,13 @@ void Connection::start() {
     }
 }
 
-void Connection::abort(EndReason why) {
+void Connection::abort(EndReason why, bool linger) {
     Guard g(this, w_, depth_);
-    fail(why, why == EndReason::Shutdown ? ResetReason::Shutdown : ResetReason::Overload);
-    // An abort from outside does not linger: the RESET got one try.
-    if (state_ == State::Draining)
+    const ResetReason reason = why == EndReason::Shutdown         ? ResetReason::Shutdown
+                               : why == EndReason::PlaintextReset ? ResetReason::PlaintextReset
+                                                                  : ResetReason::Overload;
+    fail(why, reason);
+    if (state_ == State::Draining && !linger)
         finish(draining_reason_);
 }
 
@@ -1112,18 +1114,19 @@ void Connection::finish(EndReason why) {
         w_.on_connection_end(*this);
 }
 
-void Connection::log_end() {
-    const uint64_t now = util::now_ms();
-    const double secs = static_cast<double>(now - started_ms_) / 1000.0;
-    const EndReason why = *end_;
+std::string Connection::end_detail() const {
+    if (!end_)
+        return "";
     std::string detail;
-    switch (why) {
+    switch (*end_) {
     case EndReason::HandshakeFailed: detail = crypto::to_string(hs_error_); break;
     case EndReason::ProtocolError:
         detail = record_error_ != proto::RecordError::None ? proto::to_string(record_error_)
                                                            : "protocol error";
         break;
-    case EndReason::PeerReset: detail = std::string("peer aborted: ") + reset_reason_text(peer_reset_reason_); break;
+    case EndReason::PeerReset:
+        detail = std::string("peer aborted: ") + reset_reason_text(peer_reset_reason_);
+        break;
     case EndReason::ConnectFailed:
         detail = (role_ == Role::Encrypt ? "cannot reach the -d side: " : "cannot reach the target: ") +
                  util::errno_string(end_errno_ != 0 ? end_errno_ : EHOSTUNREACH);
@@ -1143,6 +1146,14 @@ void Connection::log_end() {
         break;
     default: break;
     }
+    return detail;
+}
+
+void Connection::log_end() {
+    const uint64_t now = util::now_ms();
+    const double secs = static_cast<double>(now - started_ms_) / 1000.0;
+    const EndReason why = *end_;
+    const std::string detail = end_detail();
 
     // Lines about peers that never authenticated are rate-limited (a flood
     // must not fill the log); everything else is one line per connection.

@@ -70,9 +70,12 @@ public:
     // Start the state machine. May end the connection at once (it is then
     // already deleted: the caller must not touch it afterwards).
     void start();
-    // End the connection at once from outside (eviction, forced shutdown):
-    // tries once to send a RESET, resets the plaintext side, deletes this.
-    void abort(EndReason why);
+    // End the connection from outside (eviction, forced shutdown, the
+    // client's closed stdout): resets the plaintext side and sends a RESET.
+    // With ${linger} the RESET is flushed and the peer given up to 2 s to
+    // read it (the lingering close); without, it gets one try and the
+    // connection is deleted at once.
+    void abort(EndReason why, bool linger = false);
     // Run deferred work (called by the worker's ready queue).
     void resume();
 
@@ -85,6 +88,10 @@ public:
     // Why the handshake failed, for the client's message.
     crypto::HandshakeError handshake_error() const noexcept { return hs_error_; }
     proto::ResetReason peer_reset_reason() const noexcept { return peer_reset_reason_; }
+    // The errno behind the end, if any (connect failures, resets).
+    int end_errno() const noexcept { return end_errno_; }
+    // One line describing the end reason's detail (as in the log line).
+    std::string end_detail() const;
 
     // Intrusive list membership (owned by Worker).
     ListHook all_hook;

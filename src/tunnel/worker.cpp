@@ -24,11 +24,11 @@ Worker::Worker(Context &ctx) : ctx_(ctx) {
         throw std::runtime_error("cannot create an event loop");
     evtimer_assign(&ready_ev_, base_, &Worker::on_ready, this);
     evtimer_assign(&resume_ev_, base_, &Worker::on_resume, this);
-    stop_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (stop_fd_ < 0)
+    wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (wake_fd_ < 0)
         throw std::runtime_error("cannot create an eventfd");
-    event_assign(&stop_ev_, base_, stop_fd_, EV_READ | EV_PERSIST, &Worker::on_stop, this);
-    event_add(&stop_ev_, nullptr);
+    event_assign(&wake_ev_, base_, wake_fd_, EV_READ | EV_PERSIST, &Worker::on_wake, this);
+    event_add(&wake_ev_, nullptr);
 }
 
 Worker::~Worker() {
@@ -36,8 +36,8 @@ Worker::~Worker() {
     stop_listening();
     event_del(&ready_ev_);
     event_del(&resume_ev_);
-    event_del(&stop_ev_);
-    ::close(stop_fd_);
+    event_del(&wake_ev_);
+    ::close(wake_fd_);
     event_base_free(base_);
 }
 
@@ -247,15 +247,48 @@ void Worker::run() {
 }
 
 void Worker::request_stop() {
+    stop_requested_ = true;
     uint64_t one = 1;
-    [[maybe_unused]] ssize_t n = ::write(stop_fd_, &one, sizeof one);
+    [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof one);
 }
 
-void Worker::on_stop(evutil_socket_t fd, short, void *arg) noexcept {
+void Worker::post(std::function<void()> task) {
+    {
+        std::lock_guard<std::mutex> lock(tasks_mu_);
+        tasks_.push_back(std::move(task));
+    }
+    uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof one);
+}
+
+void Worker::abort_connection(uint64_t id, EndReason why, bool linger) {
+    Connection *found = nullptr;
+    all_.for_each([&](Connection *c) {
+        if (c->id() == id)
+            found = c;
+    });
+    if (found != nullptr)
+        found->abort(why, linger);
+}
+
+void Worker::on_wake(evutil_socket_t fd, short, void *arg) noexcept {
     auto *w = static_cast<Worker *>(arg);
     uint64_t v;
     [[maybe_unused]] ssize_t n = ::read(fd, &v, sizeof v);
-    event_base_loopbreak(w->base_);
+    std::vector<std::function<void()>> tasks;
+    {
+        std::lock_guard<std::mutex> lock(w->tasks_mu_);
+        tasks.swap(w->tasks_);
+    }
+    for (auto &t : tasks) {
+        try {
+            t();
+        } catch (const std::exception &e) {
+            log_error("internal task failed: %s", e.what());
+        }
+    }
+    if (w->stop_requested_)
+        event_base_loopbreak(w->base_);
 }
 
 } // namespace sealpipe::tunnel

@@ -28,6 +28,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -80,10 +81,15 @@ public:
     // it to choose its exit status).
     std::function<void(const Connection &)> on_connection_end;
 
-    // Run the loop until request_stop() or until it has nothing to do.
+    // Run the loop until request_stop().
     void run();
     // Make run() return (any thread).
     void request_stop();
+    // Run ${task} on this worker's loop thread soon (any thread).
+    void post(std::function<void()> task);
+    // Abort connection ${id} if it still exists (loop thread only); see
+    // Connection::abort().
+    void abort_connection(uint64_t id, EndReason why, bool linger);
 
     // --- called by Connection --------------------------------------------
     void connection_finished(Connection *c) noexcept;
@@ -100,7 +106,7 @@ private:
     static void on_accept(evutil_socket_t fd, short what, void *arg) noexcept;
     static void on_ready(evutil_socket_t fd, short what, void *arg) noexcept;
     static void on_resume(evutil_socket_t fd, short what, void *arg) noexcept;
-    static void on_stop(evutil_socket_t fd, short what, void *arg) noexcept;
+    static void on_wake(evutil_socket_t fd, short what, void *arg) noexcept;
     void accept_batch(int fd);
     void pause_accepting(uint64_t retry_ms);
     void resume_accepting();
@@ -119,8 +125,11 @@ private:
     bool ready_scheduled_ = false;
     struct event ready_ev_ {};
     struct event resume_ev_ {};
-    struct event stop_ev_ {};
-    int stop_fd_ = -1;
+    struct event wake_ev_ {};
+    int wake_fd_ = -1; // eventfd: post() and request_stop() wake the loop
+    std::mutex tasks_mu_;
+    std::vector<std::function<void()>> tasks_;
+    std::atomic<bool> stop_requested_{false};
     util::RateLimiter auth_log_{10, 10000};
     util::RateLimiter resource_log_{1, 10000};
     util::RateLimiter limit_log_{1, 10000};

@@ -73,6 +73,8 @@ TEST_CASE("acceptance table") {
     }
     CHECK(try_load(dir.file("missing")).find("No such file or directory") != std::string::npos);
     CHECK(try_load(dir.path()).find("not a regular file") != std::string::npos);
+    // spiped's tests use -k /dev/null: an empty key, refused as too short.
+    CHECK(try_load("/dev/null").find("too short (0 bytes") != std::string::npos);
 }
 
 TEST_CASE("the PSK depends on every byte of the file, not just a prefix") {

@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include "app/client.hpp"
+#include "app/exit_codes.hpp"
+#include "app/setup.hpp"
+#include "crypto/keyfile.hpp"
+#include "crypto/sodium.hpp"
+#include "net/address.hpp"
+#include "sys/daemon.hpp"
+#include "tunnel/worker.hpp"
+#include "util/log.hpp"
+
+#include <event2/event.h>
+
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <fcntl.h>
+#include <optional>
+#include <sys/socket.h>
+#include <thread>
+#include <unistd.h>
+
+namespace sealpipe::app {
+
+namespace {
+
+bool write_all(int fd, const uint8_t *p, size_t n, int &err) {
+    while (n > 0) {
+        ssize_t w = ::write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0) {
+            err = errno;
+            return false;
+        }
+        p += w;
+        n -= static_cast<size_t>(w);
+    }
+    return true;
+}
+
+// stdin -> tunnel. Ends with shutdown(SHUT_WR): stdin's EOF becomes the
+// authenticated CLOSE. Runs detached: it may block on an interactive
+// stdin forever, and the process exits without waiting for it.
+void pump_stdin(int sock) {
+    std::vector<uint8_t> buf(65536);
+    while (true) {
+        ssize_t n = ::read(STDIN_FILENO, buf.data(), buf.size());
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break; // EOF (or an unreadable stdin: treat as EOF)
+        int err = 0;
+        if (!write_all(sock, buf.data(), static_cast<size_t>(n), err))
+            return; // the tunnel is gone; the main thread reports why
+    }
+    ::shutdown(sock, SHUT_WR);
+}
+
+// SIGHUP (ssh sends it to its ProxyCommand when the session ends),
+// SIGTERM, SIGINT: the first half-closes our side (as if stdin had ended)
+// and gives the connection GRACE_MS to finish cleanly; after that, or on a
+// second signal, the connection is aborted with a RESET.
+constexpr int GRACE_MS = 2000;
+
+struct SignalState {
+    tunnel::Worker *w = nullptr;
+    int sock = -1;           // our end of the socketpair
+    uint64_t conn = 0;
+    int signo = 0;           // the first signal received
+    bool aborted = false;
+    struct event *grace = nullptr;
+};
+
+void on_grace_expired(evutil_socket_t, short, void *arg) noexcept {
+    auto &st = *static_cast<SignalState *>(arg);
+    st.aborted = true;
+    st.w->abort_connection(st.conn, tunnel::EndReason::Shutdown, /*linger=*/false);
+}
+
+void on_client_signal(evutil_socket_t sig, short, void *arg) noexcept {
+    auto &st = *static_cast<SignalState *>(arg);
+    if (st.signo == 0) {
+        st.signo = static_cast<int>(sig);
+        ::shutdown(st.sock, SHUT_WR); // our stdin is over: send CLOSE
+        struct timeval tv {GRACE_MS / 1000, (GRACE_MS % 1000) * 1000};
+        evtimer_add(st.grace, &tv);
+        return;
+    }
+    on_grace_expired(-1, 0, arg);
+}
+
+struct Outcome {
+    std::optional<tunnel::EndReason> reason;
+    crypto::HandshakeError hs = crypto::HandshakeError::None;
+    proto::ResetReason peer = proto::ResetReason::PlaintextReset;
+    int err = 0;
+    std::string detail;
+};
+
+int report(const ClientOptions &o, const Outcome &out, bool stdout_closed, const SignalState &sig) {
+    using tunnel::EndReason;
+    auto say = [&](int code, const std::string &msg) {
+        if (o.verbosity >= 0)
+            std::fprintf(stderr, "sealpipe: %s\n", msg.c_str());
+        return code;
+    };
+    if (sig.signo != 0 && (!out.reason || *out.reason != EndReason::Clean))
+        return say(128 + sig.signo, std::string("interrupted by ") +
+                                        (sig.signo == SIGHUP ? "SIGHUP" : sig.signo == SIGINT ? "SIGINT" : "SIGTERM") +
+                                        " before the connection ended cleanly; it was aborted");
+    if (stdout_closed)
+        return say(EXIT_OUTPUT, "standard output was closed before the reply ended; the "
+                                "connection was aborted");
+    if (!out.reason)
+        return say(EXIT_RUNTIME, "the connection ended without a reason (internal error)");
+    const std::string to = o.target;
+    char secs[32];
+    std::snprintf(secs, sizeof secs, "%g", o.timeout_s);
+    switch (*out.reason) {
+    case EndReason::Clean: return EXIT_OK;
+    case EndReason::ConnectFailed:
+        return say(EXIT_RUNTIME, "cannot connect to " + to + ": " +
+                                     util::errno_string(out.err != 0 ? out.err : EHOSTUNREACH));
+    case EndReason::ResourceError:
+        return say(EXIT_RUNTIME, "cannot connect to " + to + ": " + out.detail);
+    case EndReason::ConnectTimeout:
+        return say(EXIT_TIMEOUT, "timed out after " + std::string(secs) + " s connecting to " + to +
+                                     " (-o)");
+    case EndReason::HandshakeTimeout:
+        return say(EXIT_TIMEOUT, "timed out after " + std::string(secs) + " s in the handshake with " +
+                                     to + " (-o); is it a sealpiped -d?");
+    case EndReason::HandshakeFailed:
+        if (out.hs == crypto::HandshakeError::PolicyConflict)
+            return say(EXIT_HANDSHAKE, std::string("handshake failed: ") + crypto::to_string(out.hs));
+        return say(EXIT_HANDSHAKE, "handshake failed: wrong key or not a sealpiped -d (" + to + ")");
+    case EndReason::PeerReset:
+        return say(EXIT_BROKEN, "the connection was reset by the sealpiped -d: " + out.detail);
+    case EndReason::Truncated:
+        return say(EXIT_BROKEN, "the connection to " + to +
+                                    " was cut without an authenticated close (truncated); the "
+                                    "output is incomplete");
+    case EndReason::ProtocolError:
+        return say(EXIT_BROKEN, "the connection to " + to + " was tampered with (" + out.detail +
+                                    "); the output is incomplete");
+    case EndReason::HeartbeatTimeout:
+        return say(EXIT_BROKEN, "nothing heard from " + to + " for " +
+                                    std::to_string(4 * o.heartbeat_s) +
+                                    " s (4 heartbeats); connection presumed dead");
+    default:
+        return say(EXIT_BROKEN, std::string("connection failed: ") + tunnel::to_string(*out.reason) +
+                                    (out.detail.empty() ? "" : ": " + out.detail));
+    }
+}
+
+} // namespace
+
+int run_client(const ClientOptions &o) {
+    util::log_init("sealpipe", o.verbosity > 0 ? util::LogLevel::Debug : util::LogLevel::Error,
+                   false);
+    std::signal(SIGPIPE, SIG_IGN); // EPIPE on stdout is handled, not fatal
+    try {
+        crypto::init();
+    } catch (const std::exception &e) {
+        std::fprintf(stderr, "sealpipe: %s\n", e.what());
+        return EXIT_RUNTIME;
+    }
+
+    tunnel::Context ctx;
+    try {
+        ctx.keys.set(load_keys({sys::absolute_path(o.key)}, o.insecure_key));
+    } catch (const crypto::KeyFileError &e) {
+        std::fprintf(stderr, "sealpipe: %s\n", e.what());
+        return EXIT_KEY;
+    }
+    tunnel::TunnelConfig &c = ctx.cfg;
+    c.role = tunnel::Role::Encrypt;
+    c.max_connections = 1;
+    c.connect_timeout_ms = c.handshake_timeout_ms = static_cast<uint64_t>(o.timeout_s * 1000 + 0.5);
+    c.heartbeat_s = static_cast<uint16_t>(o.heartbeat_s);
+    c.keepalive = !o.no_keepalive;
+    c.handshake.fs_policy = o.fast         ? proto::FsPolicy::Refuse
+                            : o.require_fs ? proto::FsPolicy::Require
+                                           : proto::FsPolicy::Prefer;
+    try {
+        c.handshake.ciphers = cipher_mask(o.cipher);
+    } catch (const std::invalid_argument &e) {
+        std::fprintf(stderr, "sealpipe: %s\n", e.what());
+        return EXIT_USAGE;
+    }
+    try {
+        ctx.targets.set(std::make_shared<const tunnel::Targets>(
+            net::resolve(net::parse_address(o.target), false)));
+        if (!o.bind.empty())
+            c.bind = net::resolve(net::parse_address(o.bind, true), true).front();
+    } catch (const net::AddressError &e) {
+        std::fprintf(stderr, "sealpipe: %s\n", e.what());
+        return EXIT_ADDRESS;
+    }
+
+    int sp[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0) {
+        std::fprintf(stderr, "sealpipe: socketpair: %s\n", util::errno_string(errno).c_str());
+        return EXIT_RUNTIME;
+    }
+    ::fcntl(sp[0], F_SETFL, ::fcntl(sp[0], F_GETFL) | O_NONBLOCK);
+
+    tunnel::Worker w(ctx);
+    Outcome outcome;
+    w.on_connection_end = [&outcome](const tunnel::Connection &conn) {
+        outcome.reason = conn.end_reason();
+        outcome.hs = conn.handshake_error();
+        outcome.peer = conn.peer_reset_reason();
+        outcome.err = conn.end_errno();
+        outcome.detail = conn.end_detail();
+    };
+    w.on_empty = [&w] { w.request_stop(); };
+
+    // tunnel -> stdout. If stdout goes away (EPIPE: "| head"), abort the
+    // connection so the far end learns of it as a reset.
+    std::atomic<bool> stdout_closed{false};
+    std::atomic<uint64_t> conn_id{0};
+    std::thread out([&] {
+        std::vector<uint8_t> buf(65536);
+        while (true) {
+            ssize_t n = ::read(sp[1], buf.data(), buf.size());
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                return;
+            int err = 0;
+            if (!write_all(STDOUT_FILENO, buf.data(), static_cast<size_t>(n), err)) {
+                stdout_closed = true;
+                const uint64_t id = conn_id.load();
+                w.post([&w, id] {
+                    w.abort_connection(id, tunnel::EndReason::PlaintextReset, /*linger=*/true);
+                });
+                return;
+            }
+        }
+    });
+    std::thread(pump_stdin, sp[1]).detach();
+
+    SignalState sig;
+    sig.w = &w;
+    sig.sock = sp[1];
+    sig.grace = evtimer_new(w.base(), on_grace_expired, &sig);
+    struct event *sigs[3];
+    const int signos[3] = {SIGHUP, SIGTERM, SIGINT};
+    for (int i = 0; i < 3; ++i) {
+        sigs[i] = evsignal_new(w.base(), signos[i], on_client_signal, &sig);
+        event_add(sigs[i], nullptr);
+    }
+
+    conn_id = w.adopt(net::UniqueFd(sp[0]), "to " + o.target);
+    sig.conn = conn_id;
+    w.run();
+    out.join();
+    for (auto *e : sigs)
+        event_free(e);
+    event_free(sig.grace);
+    return report(o, outcome, stdout_closed, sig);
+}
+
+} // namespace sealpipe::app
