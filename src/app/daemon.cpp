@@ -2,6 +2,7 @@
 #include "app/daemon.hpp"
 #include "app/exit_codes.hpp"
 #include "app/setup.hpp"
+#include "app/status.hpp"
 #include "crypto/keyfile.hpp"
 #include "crypto/sodium.hpp"
 #include "net/socket.hpp"
@@ -9,16 +10,22 @@
 #include "sys/notify.hpp"
 #include "tunnel/resolver.hpp"
 #include "tunnel/worker.hpp"
+#include "util/clock.hpp"
 #include "util/log.hpp"
 
 #include "config.h"
 
 #include <event2/event.h>
 
+#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
 #include <memory>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
@@ -34,28 +41,74 @@ namespace {
     std::exit(code);
 }
 
-// Everything the signal handlers need.
+// systemd socket activation (sd_listen_fds(3), without libsystemd): if
+// LISTEN_PID is us, take fd 3 as the listener. Returns -1 if not activated.
+int activated_listener() {
+    const char *pid = std::getenv("LISTEN_PID");
+    const char *fds = std::getenv("LISTEN_FDS");
+    if (pid == nullptr || fds == nullptr || std::strtol(pid, nullptr, 10) != ::getpid())
+        return -1;
+    ::unsetenv("LISTEN_PID");
+    ::unsetenv("LISTEN_FDS");
+    ::unsetenv("LISTEN_FDNAMES");
+    if (std::strcmp(fds, "1") != 0)
+        throw std::runtime_error(std::string("LISTEN_FDS=") + fds +
+                                 ": sealpiped takes exactly one socket (one pipe per unit)");
+    const int fd = 3; // SD_LISTEN_FDS_START
+    int accepting = 0;
+    socklen_t len = sizeof accepting;
+    if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &len) != 0 || !accepting)
+        throw std::runtime_error("the socket passed by the service manager (fd 3) is not a "
+                                 "listening stream socket");
+    ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+    return fd;
+}
+
+// Everything the signal and timer handlers need.
 struct Runtime {
     const DaemonOptions *opts = nullptr;
     tunnel::Context *ctx = nullptr;
-    tunnel::Worker *main = nullptr;
+    std::vector<tunnel::Worker *> workers; // [0] runs on the main thread
     net::UniqueFd listen_fd;
-    std::string unix_path; // the Unix socket we created, to remove at exit
+    std::string unix_path; // a Unix socket we created, removed at exit
     unsigned long unix_ino = 0;
     std::vector<std::string> key_paths;
+    StatusServer *status = nullptr;
+    StatusInfo info;
+    std::atomic<size_t> busy_workers{0}; // during a drain
+    bool activated = false; // listener passed by systemd (LISTEN_FDS)
     bool stopping = false;
     bool forced = false;
+    struct event *watchdog = nullptr;
+    uint64_t watchdog_us = 0;
+
+    tunnel::Worker &main() { return *workers.front(); }
+    size_t open_connections() const {
+        return static_cast<size_t>(ctx->stats.connections_open.load());
+    }
+    void stop_all() {
+        for (auto *w : workers)
+            w->request_stop();
+    }
 };
 
 void close_listener(Runtime &rt) {
     if (!rt.listen_fd)
         return;
-    rt.main->stop_listening();
+    // Every loop lets go of the shared listener before it is closed.
+    for (auto *w : rt.workers)
+        w->run_sync([w] { w->stop_listening(); });
     rt.listen_fd.reset();
     if (!rt.unix_path.empty()) {
         net::remove_unix_socket(rt.unix_path, rt.unix_ino);
         rt.unix_path.clear();
     }
+}
+
+void worker_drained(Runtime &rt) {
+    if (--rt.busy_workers == 0)
+        rt.stop_all();
 }
 
 void on_stop_signal(evutil_socket_t sig, short, void *arg) noexcept {
@@ -65,28 +118,77 @@ void on_stop_signal(evutil_socket_t sig, short, void *arg) noexcept {
         // Close the listener at once so a new instance can bind, then let
         // the open connections finish.
         rt.stopping = true;
-        sys::sd_notify("STOPPING=1");
+        sys::sd_notify("STOPPING=1\nSTATUS=draining");
+        if (rt.status != nullptr)
+            rt.status->set_stopping();
         close_listener(rt);
-        const size_t open = rt.main->connection_count();
         log_info("%s: stopped accepting; waiting for %zu open connection(s) to finish "
                  "(send it again to abort them)",
-                 name, open);
-        if (open == 0)
-            rt.main->request_stop();
-        else
-            rt.main->on_empty = [&rt] { rt.main->request_stop(); };
+                 name, rt.open_connections());
+        rt.busy_workers = rt.workers.size();
+        for (auto *w : rt.workers) {
+            w->post([&rt, w] {
+                w->on_empty = [&rt] { worker_drained(rt); };
+                if (w->connection_count() == 0) {
+                    w->on_empty = nullptr;
+                    worker_drained(rt);
+                }
+            });
+        }
         return;
     }
     rt.forced = true;
-    log_warn("%s again: aborting %zu open connection(s)", name, rt.main->connection_count());
-    rt.main->on_empty = nullptr;
-    rt.main->abort_all(tunnel::EndReason::Shutdown);
-    rt.main->request_stop();
+    log_warn("%s again: aborting %zu open connection(s)", name, rt.open_connections());
+    for (auto *w : rt.workers) {
+        w->post([w] {
+            w->on_empty = nullptr;
+            w->abort_all(tunnel::EndReason::Shutdown);
+        });
+    }
+    rt.stop_all();
 }
 
 void on_reload_signal(evutil_socket_t, short, void *arg) noexcept {
     auto &rt = *static_cast<Runtime *>(arg);
+    // Type=notify-reload: RELOADING=1 with the monotonic time, then READY=1.
+    sys::sd_notify("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(util::now_us()));
     reload_keys(*rt.ctx, rt.key_paths, rt.opts->insecure_key);
+    sys::sd_notify("READY=1");
+}
+
+void on_usr1_signal(evutil_socket_t, short, void *arg) noexcept {
+    auto &rt = *static_cast<Runtime *>(arg);
+    std::string line = render_health(*rt.ctx, rt.info, rt.stopping);
+    if (!line.empty() && line.back() == '\n')
+        line.pop_back();
+    auto &st = rt.ctx->stats;
+    uint64_t ended = 0;
+    for (auto &e : st.ended)
+        ended += e.load();
+    log_info("status: %s; %llu connection(s) ended (%llu clean), %llu B in, %llu B out",
+             line.c_str(), static_cast<unsigned long long>(ended),
+             static_cast<unsigned long long>(st.ended[0].load()),
+             static_cast<unsigned long long>(st.bytes_in.load()),
+             static_cast<unsigned long long>(st.bytes_out.load()));
+}
+
+void on_watchdog(evutil_socket_t, short, void *arg) noexcept {
+    auto &rt = *static_cast<Runtime *>(arg);
+    sys::sd_notify("WATCHDOG=1");
+    struct timeval tv;
+    const uint64_t half = rt.watchdog_us / 2;
+    tv.tv_sec = static_cast<time_t>(half / 1000000);
+    tv.tv_usec = static_cast<suseconds_t>(half % 1000000);
+    evtimer_add(rt.watchdog, &tv);
+}
+
+// WATCHDOG_USEC, if the service manager asked us (and not another process).
+uint64_t watchdog_interval_us() {
+    const char *usec = std::getenv("WATCHDOG_USEC");
+    const char *pid = std::getenv("WATCHDOG_PID");
+    if (usec == nullptr || (pid != nullptr && std::strtol(pid, nullptr, 10) != ::getpid()))
+        return 0;
+    return std::strtoull(usec, nullptr, 10);
 }
 
 } // namespace
@@ -143,14 +245,24 @@ int run_daemon(const DaemonOptions &o) {
 
     tunnel::Context ctx;
     Plan plan;
+    std::optional<net::SockAddr> status_addr;
     try {
         plan = make_plan(o);
         ctx.cfg = plan.cfg;
+        if (!o.status.empty()) {
+            status_addr = net::resolve(net::parse_address(o.status), true).front();
+            if (!is_local_address(*status_addr) && !o.status_any_address)
+                throw net::AddressError("--status " + o.status +
+                                        " is not a Unix socket or a loopback address; the status "
+                                        "page reveals connection details (pass --status-unsafe "
+                                        "to allow it)");
+        }
     } catch (const std::exception &e) {
         die(EXIT_ADDRESS, e.what());
     }
     ctx.keys.set(keys);
     ctx.targets.set(std::make_shared<const tunnel::Targets>(plan.targets));
+    ctx.multi_worker = o.threads > 1;
 
     if (o.check) {
         print_plan(o, plan, *keys);
@@ -158,17 +270,30 @@ int run_daemon(const DaemonOptions &o) {
     }
 
     // Bind before daemonizing, so the launcher learns about a busy port.
+    net::UniqueFd status_fd;
     try {
-        net::ListenOptions lo;
-        lo.unix_mode = o.socket_mode;
-        rt.listen_fd = net::listen_on(plan.source, lo);
-        if (plan.source.is_unix()) {
-            struct stat st {};
-            rt.unix_path = plan.source.to_string();
-            if (::stat(rt.unix_path.c_str(), &st) == 0)
-                rt.unix_ino = st.st_ino;
+        int activated = activated_listener();
+        if (activated >= 0) {
+            rt.listen_fd.reset(activated); // the service manager owns the address
+            rt.activated = true;
+        } else {
+            net::ListenOptions lo;
+            lo.unix_mode = o.socket_mode;
+            rt.listen_fd = net::listen_on(plan.source, lo);
+            if (plan.source.is_unix()) {
+                struct stat st {};
+                rt.unix_path = plan.source.to_string();
+                if (::stat(rt.unix_path.c_str(), &st) == 0)
+                    rt.unix_ino = st.st_ino;
+            }
         }
-    } catch (const net::ListenError &e) {
+        if (status_addr) {
+            net::ListenOptions lo;
+            lo.unix_mode = 0660;
+            lo.backlog = 64;
+            status_fd = net::listen_on(*status_addr, lo);
+        }
+    } catch (const std::exception &e) {
         die(EXIT_ADDRESS, e.what());
     }
 
@@ -197,36 +322,72 @@ int run_daemon(const DaemonOptions &o) {
 
     int status = EXIT_OK;
     {
-        tunnel::Worker main(ctx);
+        std::vector<std::unique_ptr<tunnel::Worker>> workers;
+        for (unsigned i = 0; i < o.threads; ++i) {
+            workers.push_back(std::make_unique<tunnel::Worker>(ctx));
+            rt.workers.push_back(workers.back().get());
+        }
         rt.ctx = &ctx;
-        rt.main = &main;
-        main.listen(rt.listen_fd.get());
+        rt.info.mode = o.encrypt ? "encrypt" : "decrypt";
+        rt.info.source = plan.source.to_string();
+        rt.info.target = o.target;
+        rt.info.started = std::time(nullptr);
+        for (auto *w : rt.workers)
+            w->listen(rt.listen_fd.get());
+
+        std::unique_ptr<StatusServer> status_server;
+        if (status_fd) {
+            status_server = std::make_unique<StatusServer>(rt.main(), ctx, std::move(status_fd),
+                                                           *status_addr, rt.info);
+            rt.status = status_server.get();
+        }
 
         std::unique_ptr<tunnel::Resolver> resolver;
         if (plan.target_addr.kind == net::Address::Kind::Host && !o.no_resolve)
             resolver = std::make_unique<tunnel::Resolver>(
                 plan.target_addr, static_cast<uint64_t>(o.resolve_s * 1000), ctx.targets);
 
-        event *sigterm = evsignal_new(main.base(), SIGTERM, on_stop_signal, &rt);
-        event *sigint = evsignal_new(main.base(), SIGINT, on_stop_signal, &rt);
-        event *sighup = evsignal_new(main.base(), SIGHUP, on_reload_signal, &rt);
-        event_add(sigterm, nullptr);
-        event_add(sigint, nullptr);
-        event_add(sighup, nullptr);
+        event_base *base = rt.main().base();
+        std::vector<event *> signals;
+        for (int sig : {SIGTERM, SIGINT})
+            signals.push_back(evsignal_new(base, sig, on_stop_signal, &rt));
+        signals.push_back(evsignal_new(base, SIGHUP, on_reload_signal, &rt));
+        signals.push_back(evsignal_new(base, SIGUSR1, on_usr1_signal, &rt));
+        for (auto *e : signals)
+            event_add(e, nullptr);
 
-        log_info("sealpiped %s: %s, listening on %s, forwarding to %s", SEALPIPE_VERSION,
+        rt.watchdog_us = watchdog_interval_us();
+        if (rt.watchdog_us > 0) {
+            rt.watchdog = evtimer_new(base, on_watchdog, &rt);
+            on_watchdog(-1, 0, &rt); // first ping now, then every half interval
+        }
+
+        std::vector<std::thread> threads;
+        for (size_t i = 1; i < rt.workers.size(); ++i)
+            threads.emplace_back([w = rt.workers[i]] { w->run(); });
+
+        const std::string threads_note =
+            o.threads > 1 ? ", " + std::to_string(o.threads) + " threads" : "";
+        log_info("sealpiped %s: %s, listening on %s%s, forwarding to %s%s", SEALPIPE_VERSION,
                  o.encrypt ? "encrypting (-e)" : "decrypting (-d)", plan.source.to_string().c_str(),
-                 o.target.c_str());
+                 rt.activated ? " (socket from the service manager)" : "",
+                 o.target.c_str(), threads_note.c_str());
         sys::daemon_report(EXIT_OK);
         sys::sd_notify("READY=1\nSTATUS=listening on " + plan.source.to_string() + "\nMAINPID=" +
                        std::to_string(::getpid()));
 
-        main.run();
+        rt.main().run();
 
+        rt.stop_all();
+        for (auto &t : threads)
+            t.join();
         close_listener(rt);
-        event_free(sigterm);
-        event_free(sigint);
-        event_free(sighup);
+        for (auto *e : signals)
+            event_free(e);
+        if (rt.watchdog != nullptr)
+            event_free(rt.watchdog);
+        rt.status = nullptr;
+        status_server.reset();
         if (rt.forced)
             status = EXIT_RUNTIME;
         resolver.reset();

@@ -27,8 +27,9 @@ spiped flags (same meaning and defaults):
   -d, --decrypt           encrypted connections in on -s, plaintext out to -t
   -s, --source ADDR       address to listen on
   -t, --target ADDR       address to connect to
-  -k, --key FILE          key file, at least 32 random bytes ("-" = stdin); may
-                          be repeated: -d accepts any of them, -e uses the first
+  -k, --key FILE|DIR      key file, at least 32 random bytes ("-" = stdin), or a
+                          directory of *.key files; may be repeated (8 keys at
+                          most): -d accepts any of them, -e uses the first
   -b, --bind ADDR         local address for outgoing connections (port optional)
   -D, --wait-dns          daemonize at once, then retry DNS lookups every second
   -F, --foreground        do not daemonize (no pidfile unless -p is given)
@@ -163,8 +164,6 @@ ParsedDaemonArgs parse_daemon_args(int argc, char **argv) {
         usage_error("-t <target address> is required");
     if (o.keys.empty())
         usage_error("-k <key file> is required");
-    if (o.keys.size() > 8)
-        usage_error("at most 8 -k key files");
     if (o.fast && o.require_fs)
         usage_error("-f and -g exclude each other");
     if (!rtime.empty() && o.no_resolve)

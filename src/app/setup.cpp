@@ -5,7 +5,11 @@
 #include "crypto/sodium.hpp"
 #include "util/log.hpp"
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <dirent.h>
+#include <sys/stat.h>
 #include <cstdio>
 #include <set>
 #include <stdexcept>
@@ -13,10 +17,56 @@
 
 namespace sealpipe::app {
 
+namespace {
+
+// The *.key files of directory ${dir}, in name order. The directory itself
+// must not be writable by group or others: whoever can add a file to it
+// can add a key.
+std::vector<std::string> key_directory(const std::string &dir, bool insecure) {
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) != 0)
+        throw crypto::KeyFileError("cannot open key directory " + dir + ": " +
+                                   util::errno_string(errno));
+    if ((st.st_mode & 022) != 0 && !insecure) {
+        char mode[8];
+        std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+        throw crypto::KeyFileError("key directory " + dir + " is writable by group or others (mode " +
+                                   mode + "): run 'chmod go-w " + dir +
+                                   "', or pass --insecure-key-permissions to accept it");
+    }
+    DIR *d = ::opendir(dir.c_str());
+    if (d == nullptr)
+        throw crypto::KeyFileError("cannot read key directory " + dir + ": " +
+                                   util::errno_string(errno));
+    std::vector<std::string> files;
+    while (struct dirent *e = ::readdir(d)) {
+        const std::string name = e->d_name;
+        if (name.size() > 4 && name.compare(name.size() - 4, 4, ".key") == 0 && name[0] != '.')
+            files.push_back(dir + "/" + name);
+    }
+    ::closedir(d);
+    std::sort(files.begin(), files.end());
+    if (files.empty())
+        throw crypto::KeyFileError("key directory " + dir + " holds no *.key file");
+    return files;
+}
+
+} // namespace
+
 std::shared_ptr<tunnel::KeySet> load_keys(const std::vector<std::string> &paths, bool insecure) {
     auto set = std::make_shared<tunnel::KeySet>();
-    for (const auto &p : paths)
-        set->keys.push_back(crypto::load_key_file(p, {.allow_insecure_permissions = insecure}));
+    for (const auto &p : paths) {
+        struct stat st {};
+        const bool is_dir = p != "-" && ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+        const std::vector<std::string> files = is_dir ? key_directory(p, insecure)
+                                                      : std::vector<std::string>{p};
+        for (const auto &f : files)
+            set->keys.push_back(crypto::load_key_file(f, {.allow_insecure_permissions = insecure}));
+    }
+    if (set->keys.size() > crypto::Responder::MAX_KEYS)
+        throw crypto::KeyFileError("too many keys (" + std::to_string(set->keys.size()) + "); at most " +
+                                   std::to_string(crypto::Responder::MAX_KEYS) +
+                                   " are tried per handshake");
     return set;
 }
 

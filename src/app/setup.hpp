@@ -22,7 +22,9 @@ struct Plan {
     tunnel::Targets targets;  // resolved now
 };
 
-// Load every key file in ${paths}. Throws crypto::KeyFileError.
+// Load the keys named by ${paths}, in order: a file is one key, a directory
+// contributes its *.key files in name order (DESIGN.md §3.4: at most 8 in
+// all). The -e side uses the first. Throws crypto::KeyFileError.
 std::shared_ptr<tunnel::KeySet> load_keys(const std::vector<std::string> &paths, bool insecure);
 
 // The transport-cipher mask for --cipher ${name}. Throws

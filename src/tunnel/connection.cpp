@@ -94,6 +94,36 @@ std::optional<crypto::ProxyInfo> proxy_info_of(int fd) {
     return pi;
 }
 
+// A PROXY protocol v2 header (haproxy's proxy-protocol.txt, section 2.2)
+// for ${pi}: TCP over IPv4 or IPv6, or LOCAL when the client's address is
+// unknown (a Unix-socket client of -e). Returns its length.
+size_t proxy_v2_header(const std::optional<crypto::ProxyInfo> &pi, uint8_t *out) {
+    static const uint8_t sig[12] = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D,
+                                    0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A};
+    std::memcpy(out, sig, sizeof sig);
+    size_t alen = 0;
+    if (!pi || pi->family == crypto::ProxyInfo::Family::Unknown) {
+        out[12] = 0x20; // version 2, LOCAL
+        out[13] = 0x00; // unspecified
+    } else {
+        out[12] = 0x21; // version 2, PROXY
+        const bool v4 = pi->family == crypto::ProxyInfo::Family::Inet4;
+        out[13] = v4 ? 0x11 : 0x21; // TCP over IPv4 / IPv6
+        alen = v4 ? 4 : 16;
+        std::memcpy(out + 16, pi->src_addr.data(), alen);
+        std::memcpy(out + 16 + alen, pi->dst_addr.data(), alen);
+        uint8_t *ports = out + 16 + 2 * alen;
+        ports[0] = static_cast<uint8_t>(pi->src_port >> 8);
+        ports[1] = static_cast<uint8_t>(pi->src_port);
+        ports[2] = static_cast<uint8_t>(pi->dst_port >> 8);
+        ports[3] = static_cast<uint8_t>(pi->dst_port);
+    }
+    const size_t body = alen == 0 ? 0 : 2 * alen + 4;
+    out[14] = static_cast<uint8_t>(body >> 8);
+    out[15] = static_cast<uint8_t>(body);
+    return 16 + body;
+}
+
 } // namespace
 
 struct Connection::HandshakeIo {
@@ -346,6 +376,13 @@ void Connection::connected() {
     // -d: the target answered; the tunnel is open.
     state_ = State::Open;
     plain_readable_ = true;
+    if (w_.cfg().proxy_protocol) {
+        // The header goes out before any data (DESIGN.md §4.3).
+        iov_[0].iov_base = proxy_hdr_;
+        iov_[0].iov_len = proxy_v2_header(proxy_, proxy_hdr_);
+        iov_n_ = 1;
+        iov_i_ = 0;
+    }
     last_rx_ms_ = last_tx_ms_ = last_data_ms_ = now;
     rearm_timer();
     log_debug("conn %llu %s: open, %s, %s", static_cast<unsigned long long>(id_), peer_.c_str(),
@@ -511,6 +548,7 @@ void Connection::responder_got_msg1() {
     }
     hs_->out_len = written;
     hs_->out_off = 0;
+    proxy_ = result.proxy;
     start_open_directions(result);
     state_ = State::AwaitConfirm; // the -o deadline from accept still runs
     if (!handshake_flush())
@@ -715,6 +753,7 @@ bool Connection::produce_up() {
     up_end_ = off;
     if (data_len > 0) {
         bytes_in_ += data_len;
+        w_.ctx().stats.bytes_in.fetch_add(data_len, std::memory_order_relaxed);
         last_data_ms_ = now;
     }
     return true;
@@ -762,6 +801,7 @@ bool Connection::flush_down() {
         }
         size_t left = static_cast<size_t>(n);
         bytes_out_ += left;
+        w_.ctx().stats.bytes_out.fetch_add(left, std::memory_order_relaxed);
         while (left > 0 && iov_i_ < iov_n_) {
             if (left >= iov_[iov_i_].iov_len) {
                 left -= iov_[iov_i_].iov_len;
@@ -1106,8 +1146,6 @@ void Connection::finish(EndReason why) {
     auto &st = w_.ctx().stats;
     st.connections_open.fetch_sub(1, std::memory_order_relaxed);
     st.ended[static_cast<size_t>(why)].fetch_add(1, std::memory_order_relaxed);
-    st.bytes_in.fetch_add(bytes_in_, std::memory_order_relaxed);
-    st.bytes_out.fetch_add(bytes_out_, std::memory_order_relaxed);
     (void)was;
     log_end();
     if (w_.on_connection_end)

@@ -219,6 +219,11 @@ private:
     bool drain_shut_ = false;  // our FIN is out (Draining)
     EndReason draining_reason_ = EndReason::Clean;
 
+    // -d --proxy-protocol: the client address from msg1, and the PROXY v2
+    // header built from it (sent to the target before any data).
+    std::optional<crypto::ProxyInfo> proxy_;
+    uint8_t proxy_hdr_[16 + 36] = {};
+
     // Accounting and timers (milliseconds, monotonic).
     uint64_t started_ms_;
     uint64_t started_us_;

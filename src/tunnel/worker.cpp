@@ -6,6 +6,8 @@
 #include <event2/event.h>
 
 #include <cerrno>
+#include <future>
+#include <thread>
 #include <stdexcept>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -113,7 +115,7 @@ void Worker::accept_batch(int lfd) {
             if (limit_log_.allow(util::now_ms(), suppressed))
                 log_warn("connection limit reached (-n %zu): not accepting until a connection ends",
                                cfg.max_connections);
-            pause_accepting(0);
+            pause_accepting(ctx_.multi_worker ? 100 : 0);
             return;
         }
         sockaddr_storage ss{};
@@ -183,7 +185,7 @@ bool Worker::connection_authenticated(Connection *c) noexcept {
         if (limit_log_.allow(util::now_ms(), suppressed))
             log_warn("connection limit reached (-n %zu): not accepting until a connection ends",
                            ctx_.cfg.max_connections);
-        pause_accepting(0);
+        pause_accepting(ctx_.multi_worker ? 100 : 0);
     }
     return true;
 }
@@ -243,7 +245,10 @@ bool Worker::allow_auth_log(uint64_t now_ms, uint64_t &suppressed) {
 }
 
 void Worker::run() {
+    loop_thread_ = std::this_thread::get_id();
+    stop_requested_ = false;
     event_base_dispatch(base_);
+    loop_thread_ = std::thread::id();
 }
 
 void Worker::request_stop() {
@@ -259,6 +264,20 @@ void Worker::post(std::function<void()> task) {
     }
     uint64_t one = 1;
     [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof one);
+}
+
+void Worker::run_sync(std::function<void()> task) {
+    if (loop_thread_ == std::thread::id() || loop_thread_ == std::this_thread::get_id()) {
+        task();
+        return;
+    }
+    std::promise<void> done;
+    auto fut = done.get_future();
+    post([&task, &done] {
+        task();
+        done.set_value();
+    });
+    fut.wait();
 }
 
 void Worker::abort_connection(uint64_t id, EndReason why, bool linger) {

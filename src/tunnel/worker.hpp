@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,10 @@ struct Context {
     Stats stats;
     std::atomic<size_t> established{0}; // counted against -n
     std::atomic<uint64_t> next_id{1};
+    // More than one worker share the listener (--threads): a worker paused
+    // at the -n limit must look again by itself, as the connection that
+    // frees a slot may end on another thread.
+    bool multi_worker = false;
 };
 
 class Worker {
@@ -87,6 +92,9 @@ public:
     void request_stop();
     // Run ${task} on this worker's loop thread soon (any thread).
     void post(std::function<void()> task);
+    // Run ${task} on this worker's loop thread and wait for it. From the
+    // loop thread itself it runs at once.
+    void run_sync(std::function<void()> task);
     // Abort connection ${id} if it still exists (loop thread only); see
     // Connection::abort().
     void abort_connection(uint64_t id, EndReason why, bool linger);
@@ -130,6 +138,7 @@ private:
     std::mutex tasks_mu_;
     std::vector<std::function<void()>> tasks_;
     std::atomic<bool> stop_requested_{false};
+    std::atomic<std::thread::id> loop_thread_{};
     util::RateLimiter auth_log_{10, 10000};
     util::RateLimiter resource_log_{1, 10000};
     util::RateLimiter limit_log_{1, 10000};

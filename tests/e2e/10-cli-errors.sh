@@ -53,7 +53,10 @@ check 2 "--key needs a value" -e -s "$(free)" -t "$ok_t" -k
 check 3 "cannot open key file $T/none: No such file or directory" -e -s "$(free)" -t "$ok_t" -k "$T/none"
 check 3 "too short \(12 bytes.*dd if=/dev/urandom of=$T/short bs=32 count=1" -e -s "$(free)" -t "$ok_t" -k "$T/short"
 check 3 "mode 0644.*chmod 0400 $T/open.key.*--insecure-key-permissions" -e -s "$(free)" -t "$ok_t" -k "$T/open.key"
-check 3 "not a regular file" -e -s "$(free)" -t "$ok_t" -k "$T/dir"
+check 3 "key directory $T/dir holds no \*.key file" -e -s "$(free)" -t "$ok_t" -k "$T/dir"
+mkdir "$T/gw"; cp "$k" "$T/gw/a.key"; chmod 0770 "$T/gw"
+check 3 "key directory $T/gw is writable by group or others \(mode 0770\).*chmod go-w" -e -s "$(free)" -t "$ok_t" -k "$T/gw"
+
 # Address (4)
 check 4 "address 'foo' has no port" -e -s foo -t "$ok_t" -k "$k"
 check 4 "Unix socket paths must be absolute" -e -s relative.sock -t "$ok_t" -k "$k"

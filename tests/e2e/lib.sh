@@ -176,6 +176,12 @@ accepted() {
     grep -c '^accept' "$T/$1.events" || true
 }
 
+# lines_at_least FILE PATTERN N: at least N lines of FILE match PATTERN
+# (grep -E). For wait_for: the count is taken anew on every try.
+lines_at_least() {
+    [ "$(grep -Ec -- "$2" "$1" 2>/dev/null || true)" -ge "$3" ]
+}
+
 # accepted_at_least NAME N: for wait_for.
 accepted_at_least() {
     [ "$(accepted "$1")" -ge "$2" ]

@@ -104,9 +104,14 @@ int listen_on(const std::string &s) {
     return fd;
 }
 
-int connect_to(const std::string &s, int &err) {
+int connect_to(const std::string &s, int &err, const std::string &bind_to = "") {
     Addr a = parse_addr(s);
     int fd = ::socket(a.ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (!bind_to.empty()) {
+        Addr b = parse_addr(bind_to);
+        if (::bind(fd, reinterpret_cast<sockaddr *>(&b.ss), b.len) != 0)
+            die("bind " + bind_to + ": " + std::strerror(errno));
+    }
     if (::connect(fd, reinterpret_cast<sockaddr *>(&a.ss), a.len) != 0) {
         err = errno;
         ::close(fd);
@@ -296,10 +301,11 @@ int cmd_send(std::vector<std::string> args) {
     const long hold_ms = std::stol(arg_value(args, "--hold-ms", "0"));
     const size_t chunk = std::stoul(arg_value(args, "--chunk", "65536"));
     const long reset_after = std::stol(arg_value(args, "--reset-after", "-1"));
+    const std::string bind_to = arg_value(args, "--bind");
     if (args.size() != 3)
         die("usage: send ADDR IN OUT [--no-half-close] [--hold-ms N] [--chunk N] [--reset-after N]");
     int err = 0;
-    int fd = connect_to(args[0], err);
+    int fd = connect_to(args[0], err, bind_to);
     if (fd < 0) {
         std::fprintf(stderr, "sptest send: cannot connect: %s\n", std::strerror(err));
         return 11;
@@ -738,7 +744,7 @@ int cmd_notify_wait(std::vector<std::string> args) {
     if (::bind(fd, reinterpret_cast<sockaddr *>(&sa), sizeof sa) != 0)
         die("bind notify socket");
     // Tell the caller we are ready to receive (it may start the daemon now).
-    std::printf("listening\n");
+    std::printf("listening on %s\n", args[0].c_str());
     std::fflush(stdout);
     auto end = Clock::now() + std::chrono::milliseconds(timeout_ms);
     char buf[4096];
@@ -830,6 +836,58 @@ int cmd_proxy_target(std::vector<std::string> args) {
     }
 }
 
+// Socket activation as systemd does it: listen on ADDR, put the socket on
+// fd 3, set LISTEN_FDS=1 and LISTEN_PID to our pid, and exec the command
+// (exec keeps the pid).
+int cmd_activate(std::vector<std::string> args) {
+    if (args.size() < 3 || args[1] != "--")
+        die("usage: activate ADDR -- CMD [ARGS...]");
+    int fd = listen_on(args[0]);
+    if (fd != 3) {
+        ::dup2(fd, 3);
+        ::close(fd);
+    }
+    ::fcntl(3, F_SETFD, 0); // survives exec
+    ::setenv("LISTEN_FDS", "1", 1);
+    ::setenv("LISTEN_PID", std::to_string(::getpid()).c_str(), 1);
+    std::vector<char *> argv;
+    for (size_t i = 2; i < args.size(); ++i)
+        argv.push_back(args[i].data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    die(std::string("exec: ") + std::strerror(errno));
+}
+
+// GET PATH over HTTP/1.0 from ADDR; print the status line's code, then
+// the body.
+int cmd_http(std::vector<std::string> args) {
+    if (args.size() != 2)
+        die("usage: http ADDR PATH");
+    int err = 0;
+    int fd = connect_to(args[0], err);
+    if (fd < 0) {
+        std::fprintf(stderr, "sptest http: cannot connect: %s\n", std::strerror(err));
+        return 11;
+    }
+    const std::string req = "GET " + args[1] + " HTTP/1.0\r\nHost: sealpipe\r\n\r\n";
+    write_all(fd, reinterpret_cast<const uint8_t *>(req.data()), req.size());
+    std::string resp;
+    char buf[4096];
+    while (true) {
+        ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        if (n <= 0)
+            break;
+        resp.append(buf, static_cast<size_t>(n));
+    }
+    ::close(fd);
+    size_t sp = resp.find(' ');
+    size_t body = resp.find("\r\n\r\n");
+    if (sp == std::string::npos || body == std::string::npos)
+        die("bad HTTP response");
+    std::printf("%s\n%s", resp.substr(sp + 1, 3).c_str(), resp.substr(body + 4).c_str());
+    return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -858,5 +916,9 @@ int main(int argc, char **argv) {
         return cmd_notify_wait(args);
     if (cmd == "proxy-target")
         return cmd_proxy_target(args);
+    if (cmd == "activate")
+        return cmd_activate(args);
+    if (cmd == "http")
+        return cmd_http(args);
     die("unknown command " + cmd);
 }

@@ -1,0 +1,76 @@
+#!/bin/bash
+# Goal of this test:
+# - --status on a Unix socket serves /health (one line) and /metrics
+#   (Prometheus text); numbers scraped during the run match what the test
+#   did: connections total and ended by reason, handshake failures, open
+#   connections, plaintext bytes each way, keys and their count, ciphers,
+#   the handshake latency histogram;
+# - --status on a non-loopback address is refused (exit 4) unless
+#   --status-unsafe;
+# - SIGUSR1 logs the same summary; /health turns 503 while draining.
+. "$(dirname "$0")/lib.sh"
+
+k=$(key k)
+wrong=$(random_key wrong)
+tgt="[127.0.0.1]:$(port)"
+d="[127.0.0.1]:$(port)"
+e="[127.0.0.1]:$(port)"
+ebad="[127.0.0.1]:$(port)"
+start_echo echo "$tgt"
+start_daemon d -d -s "$d" -t "$tgt" -k "$k" -k "$wrong" --status "$T/d-status.sock"
+start_daemon e -e -s "$e" -t "$d" -k "$k" --status "[127.0.0.1]:$(port)"
+start_daemon ebad -e -s "$ebad" -t "$d" -k "$(random_key third)"
+
+metric() { # NAME_WITH_LABELS -> value from -d's /metrics
+    "$SPTEST" http "$T/d-status.sock" /metrics | awk -v m="$1" '$1 == m {print $2}'
+}
+
+random_file "$T/a" 100000
+for i in 1 2 3 4 5; do
+    "$SPTEST" send "$e" "$T/a" "$T/o$i" || fail "transfer $i failed"
+done
+rc=0; "$SPTEST" send "$ebad" "$T/a" "$T/bad" 2>/dev/null || rc=$?
+[ "$rc" -eq 10 ] || fail "wrong key: exit $rc"
+"$SPTEST" send "$e" "$T/a" "$T/held" --hold-ms 4000 & held=$!
+one_open() { [ "$(metric sealpipe_connections_open)" = 1 ]; }
+wait_for one_open
+
+[ "$(metric sealpipe_connections_total)" = 7 ] || fail "total $(metric sealpipe_connections_total), expected 7"
+[ "$(metric 'sealpipe_connections_ended_total{reason="clean"}')" = 5 ] || fail "clean count"
+[ "$(metric 'sealpipe_connections_ended_total{reason="handshake_failed"}')" = 1 ] || fail "handshake_failed count"
+[ "$(metric 'sealpipe_plaintext_bytes_total{direction="out"}')" -ge 600000 ] || fail "bytes out (to the target)"
+[ "$(metric 'sealpipe_plaintext_bytes_total{direction="in"}')" -ge 500000 ] || fail "bytes in (from the target)"
+[ "$(metric sealpipe_keys)" = 2 ] || fail "keys"
+[ "$(metric 'sealpipe_handshake_duration_seconds_count')" = 6 ] || fail "handshake count $(metric 'sealpipe_handshake_duration_seconds_count')"
+[ "$(metric 'sealpipe_handshake_duration_seconds_bucket{le="+Inf"}')" = 6 ] || fail "histogram +Inf"
+sessions=$(( $(metric 'sealpipe_sessions_total{cipher="aes-256-gcm"}') + $(metric 'sealpipe_sessions_total{cipher="chacha20-poly1305"}') ))
+[ "$sessions" = 6 ] || fail "sessions by cipher: $sessions"
+"$SPTEST" http "$T/d-status.sock" /metrics | grep -Eq '^sealpipe_key_age_seconds\{index="1",fingerprint="[0-9a-f]{8}"\} [0-9]+$' \
+    || fail "key age metric"
+"$SPTEST" http "$T/d-status.sock" /metrics | grep -q "$(od -An -tx1 "$k" | tr -d ' \n' | cut -c1-16)" \
+    && fail "the metrics contain key bytes"
+out=$("$SPTEST" http "$T/d-status.sock" /health)
+case $out in "200"*"ok: sealpiped"*"1 open connection(s)"*"2 key(s)"*) ;; *) fail "health: $out" ;; esac
+out=$("$SPTEST" http "$T/d-status.sock" /nope)
+case $out in "404"*) ;; *) fail "unknown path: $out" ;; esac
+pass "metrics match: 7 connections, 5 clean, 1 handshake failure, 1 open, bytes, 2 keys"
+
+kill -USR1 "$(cat "$T/d.pid")"
+wait_for log_has d "status: ok: sealpiped .* 1 open connection\(s\).*6 connection\(s\) ended \(5 clean\)"
+pass "SIGUSR1 logs the summary"
+
+# Draining: /health says 503.
+kill -TERM "$(cat "$T/d.pid")"
+wait_for log_has d "SIGTERM: stopped accepting"
+out=$("$SPTEST" http "$T/d-status.sock" /health)
+case $out in "503"*"stopping"*) ;; *) fail "health while draining: $out" ;; esac
+wait "$held" || fail "the held connection did not drain"
+pass "/health is 503 while draining"
+
+rc=0
+"$SEALPIPED" --check -d -s "[127.0.0.1]:$(port)" -t "$tgt" -k "$k" --status "[0.0.0.0]:9999" 2> "$T/unsafe.err" || rc=$?
+[ "$rc" -eq 4 ] || fail "--status on 0.0.0.0: exit $rc, expected 4"
+grep -q "pass --status-unsafe" "$T/unsafe.err" || fail "no hint: $(cat "$T/unsafe.err")"
+"$SEALPIPED" --check -d -s "[127.0.0.1]:$(port)" -t "$tgt" -k "$k" --status "[0.0.0.0]:9999" --status-unsafe > /dev/null \
+    || fail "--status-unsafe was not accepted"
+pass "--status refuses a non-loopback address unless --status-unsafe"

@@ -1,0 +1,42 @@
+#!/bin/bash
+# Goal of this test (systemd integration, without systemd: the test plays
+# the service manager):
+# - socket activation: the listener is passed as fd 3 with LISTEN_FDS=1
+#   and LISTEN_PID=<pid>; sealpiped serves on it without binding -s itself;
+# - sd_notify on $NOTIFY_SOCKET: READY=1 once serving; on SIGHUP,
+#   RELOADING=1 with MONOTONIC_USEC, then READY=1 (Type=notify-reload);
+#   WATCHDOG=1 about every half of WATCHDOG_USEC; STOPPING=1 on SIGTERM.
+. "$(dirname "$0")/lib.sh"
+
+k=$(key k)
+printf 'activated\n' > "$T/line"
+tgt="[127.0.0.1]:$(port)"
+d="[127.0.0.1]:$(port)"
+start_echo echo "$tgt"
+start_daemon d -d -s "$d" -t "$tgt" -k "$k"
+
+e="[127.0.0.1]:$(port)"
+start_listener notify "$SPTEST" notify-wait "$T/notify.sock" --want STOPPING=1 --timeout-ms 30000
+NOTIFY_SOCKET="$T/notify.sock" WATCHDOG_USEC=400000 \
+    "$SPTEST" activate "$e" -- "$SEALPIPED" -F -e -s "$e" -t "$d" -k "$k" > "$T/act.log" 2>&1 &
+act=$!
+BG_PIDS+=("$act")
+wait_for log_has notify "READY=1"
+log_has act "socket from the service manager" || fail "did not use the passed socket"
+"$SPTEST" send "$e" "$T/line" "$T/out" || fail "the activated socket does not serve"
+cmp -s "$T/line" "$T/out" || fail "reply differs"
+pass "socket activation: served on fd 3; READY=1 sent"
+
+kill -HUP "$act"
+wait_for log_has notify "RELOADING=1"
+grep -A1 "RELOADING=1" "$T/notify.log" | grep -Eq "^MONOTONIC_USEC=[0-9]+$" || fail "RELOADING without MONOTONIC_USEC"
+wait_for lines_at_least "$T/notify.log" '^READY=1' 2
+pass "SIGHUP: RELOADING=1 + MONOTONIC_USEC, then READY=1"
+
+wait_for lines_at_least "$T/notify.log" '^WATCHDOG=1' 3
+pass "WATCHDOG=1 sent ($(grep -c '^WATCHDOG=1' "$T/notify.log") times so far, every ~200 ms)"
+
+kill -TERM "$act"
+wait "$act" || fail "exit status $? after SIGTERM"
+wait_for log_has notify "STOPPING=1"
+pass "STOPPING=1 on SIGTERM; clean exit"

@@ -1,0 +1,49 @@
+#!/bin/bash
+# Goal of this test:
+# - --threads 2: several event loops share one listener; 4 parallel bulk
+#   streams and 500 short connections all arrive intact;
+# - the -n limit holds across threads (no more than N established);
+# - SIGTERM drains connections on every thread, then exits.
+. "$(dirname "$0")/lib.sh"
+
+k=$(key k)
+tgt="[127.0.0.1]:$(port)"
+d="[127.0.0.1]:$(port)"
+e="[127.0.0.1]:$(port)"
+start_echo echo "$tgt"
+start_daemon d -d -s "$d" -t "$tgt" -k "$k" --threads 2 -n 0
+start_daemon e -e -s "$e" -t "$d" -k "$k" --threads 2 -n 0
+size=$(mb 16)
+for i in 1 2 3 4; do
+    random_file "$T/in$i" "$size"
+    "$SPTEST" send "$e" "$T/in$i" "$T/out$i" & pids[$i]=$!
+done
+for i in 1 2 3 4; do
+    wait "${pids[$i]}" || fail "stream $i failed"
+    cmp -s "$T/in$i" "$T/out$i" || fail "stream $i differs"
+done
+pass "4 parallel streams of $size bytes through 2 threads each"
+out=$("$SPTEST" load "$e" --count $((500 / SP_SCALE)) --parallel 50 --bytes 1000) || fail "load: $out"
+pass "short connections: $out"
+
+# -n 3 across 2 threads: 6 held clients, never more than 3 at the target.
+e3="[127.0.0.1]:$(port)"
+start_daemon e3 -e -s "$e3" -t "$d" -k "$k" --threads 2 -n 3
+printf 'x\n' > "$T/x"
+: > "$T/echo.events"
+for i in 1 2 3 4 5 6; do
+    "$SPTEST" send "$e3" "$T/x" "$T/h$i" --hold-ms 1000 & h[$i]=$!
+done
+for i in 1 2 3 4 5 6; do wait "${h[$i]}" || fail "held client $i failed"; done
+# Replay the events: the number of open connections at the target.
+max=$(awk '/^accept/ {n++; if (n > m) m = n} /^eof/ {n--} END {print m}' "$T/echo.events")
+[ "$max" -le 3 ] || fail "$max connections at once with -n 3"
+pass "-n 3 holds across 2 threads (at most $max at once)"
+
+"$SPTEST" send "$e" "$T/in1" "$T/drain" & c=$!
+wait_for accepted_at_least echo 7
+stop_daemon e
+wait "$c" || fail "drain with threads lost the connection"
+cmp -s "$T/in1" "$T/drain" || fail "drain with threads: bytes differ"
+log_has e "exiting" || fail "no exit line"
+pass "SIGTERM drains all threads"
