@@ -145,9 +145,8 @@ int report(const ClientOptions &o, const Outcome &out, bool stdout_closed, const
         return say(EXIT_BROKEN, "the connection to " + to + " was tampered with (" + out.detail +
                                     "); the output is incomplete");
     case EndReason::HeartbeatTimeout:
-        return say(EXIT_BROKEN, "nothing heard from " + to + " for " +
-                                    std::to_string(4 * o.heartbeat_s) +
-                                    " s (4 heartbeats); connection presumed dead");
+        return say(EXIT_BROKEN, "nothing heard from " + to +
+                                    " for 4 heartbeat intervals; connection presumed dead");
     default:
         return say(EXIT_BROKEN, std::string("connection failed: ") + tunnel::to_string(*out.reason) +
                                     (out.detail.empty() ? "" : ": " + out.detail));

@@ -34,7 +34,7 @@ other end closes.
   -o, --timeout SECONDS   connect and handshake timeout (default 5)
       --heartbeat SECONDS encrypted heartbeat interval, 0 = off (default 30)
       --cipher NAME       auto, chacha20-poly1305 or aes-256-gcm (default auto)
-      --insecure-key-permissions  accept a key file readable by group or others
+      --insecure-key-permissions  accept a key file that group or others may access
   -q, --quiet             no message on failure, only the exit status
       --verbose           log the connection's progress
   -v, --version           print the version and exit
@@ -42,7 +42,8 @@ other end closes.
 
 Exit status: 0 clean end, 1 could not connect, 2 usage, 3 key file,
 4 address, 6 handshake failed, 7 connection broken, 8 timeout,
-9 standard output closed early. See sealpipe(1).
+9 standard output closed early, 128+N interrupted by signal N before a
+clean end. See sealpipe(1).
 )";
 }
 

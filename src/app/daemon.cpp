@@ -247,6 +247,11 @@ int run_daemon(const DaemonOptions &o) {
     Plan plan;
     std::optional<net::SockAddr> status_addr;
     try {
+        cipher_mask(o.cipher); // a cipher this CPU cannot run is a usage error
+    } catch (const std::invalid_argument &e) {
+        die(EXIT_USAGE, e.what());
+    }
+    try {
         plan = make_plan(o);
         ctx.cfg = plan.cfg;
         if (!o.status.empty()) {

@@ -42,7 +42,8 @@ spiped flags (same meaning and defaults):
   -r, --resolve-interval SECONDS  re-resolve the target this often (default 60)
   -R, --no-resolve        never re-resolve the target
       --syslog            log to syslog (also with -F)
-  -u, --user USER[:GROUP] drop privileges after binding and reading the keys
+  -u, --user USER[:GROUP] | :GROUP
+                          drop privileges after binding and reading the keys
   -v, --version           print the version and exit
 
 sealpipe additions:
@@ -55,7 +56,8 @@ sealpipe additions:
       --max-handshakes N  connections allowed in the handshake at once; -d drops
                           the oldest when full (default 1024)
       --cipher NAME       auto, chacha20-poly1305 or aes-256-gcm (default auto)
-      --insecure-key-permissions  accept key files readable by group or others
+      --insecure-key-permissions  accept key files (and key directories) that group
+                          or others may access
       --socket-mode MODE  permissions of a Unix socket -s, e.g. 0660
       --threads N         event-loop threads (default 1)
       --status ADDR       serve health and Prometheus metrics (Unix socket or

@@ -178,14 +178,28 @@ void print_plan(const DaemonOptions &o, const Plan &p, const tunnel::KeySet &key
 }
 
 void reload_keys(tunnel::Context &ctx, const std::vector<std::string> &paths, bool insecure) {
-    std::shared_ptr<tunnel::KeySet> fresh;
+    auto old = ctx.keys.get();
+    // A key read from standard input ("-k -") cannot be read again: keep it,
+    // in its place in the list, and re-read the files around it.
+    std::shared_ptr<tunnel::KeySet> fresh = std::make_shared<tunnel::KeySet>();
     try {
-        fresh = load_keys(paths, insecure);
+        for (const auto &p : paths) {
+            if (p == "-") {
+                for (const auto &k : old->keys)
+                    if (k.source() == "-")
+                        fresh->keys.push_back(crypto::Psk::from_key_material(k.bytes(), "-"));
+                continue;
+            }
+            auto part = load_keys({p}, insecure);
+            for (auto &k : part->keys)
+                fresh->keys.push_back(std::move(k));
+        }
+        if (fresh->keys.size() > crypto::Responder::MAX_KEYS)
+            throw crypto::KeyFileError("too many keys (" + std::to_string(fresh->keys.size()) + ")");
     } catch (const std::exception &e) {
         log_error("SIGHUP: keeping the current keys: %s", e.what());
         return;
     }
-    auto old = ctx.keys.get();
     std::set<std::string> before, after;
     for (const auto &k : old->keys)
         before.insert(k.fingerprint());
