@@ -3,7 +3,7 @@
 # Goal of this test:
 # - the ExecStartPre= and ExecStart= lines of sealpiped@.service, expanded
 #   the way systemd expands them with an example environment file
-#   (/etc/sealpipe/NAME.conf) and the credentials directory, form command
+#   (/etc/sealpipe/NAME.conf) and a key directory (${KEYS}), form command
 #   lines that the real sealpiped accepts: ExecStartPre= as it is (it
 #   already has --check), ExecStart= with --check added and -F removed, so
 #   that nothing binds or stays running;
@@ -12,8 +12,8 @@
 #
 # Usage: check-execstart.sh UNIT KEY ENVFILE...
 # UNIT is the unit configured with this build's bindir; KEY is copied,
-# mode 0600, into a temporary directory that stands in for
-# ${CREDENTIALS_DIRECTORY}, as the credential "key".
+# mode 0600, into a temporary key directory (mode 0700) that stands in for
+# /etc/sealpipe/NAME.keys, the unit's ${KEYS}.
 #
 # What systemd does that this emulates (systemd.service(5), "Command
 # lines"): "${NAME}" inside a word is replaced by the value, which stays one
@@ -41,9 +41,9 @@ shift 2
 
 T=$(mktemp -d /tmp/spx.XXXXXX)
 trap 'rm -rf "$T"' EXIT
-mkdir "$T/credentials"
-cp "$key" "$T/credentials/key"
-chmod 0600 "$T/credentials/key"
+mkdir -m 0700 "$T/keys"
+cp "$key" "$T/keys/example.key"
+chmod 0600 "$T/keys/example.key"
 
 # unit_line KEY: the value of the one KEY= line of the [Service] section.
 unit_line() {
@@ -105,6 +105,8 @@ expand() {
     done
 }
 
+grep -qx 'Environment=KEYS=/etc/sealpipe/%i.keys' "$unit" \
+    || fail "$unit: expected Environment=KEYS=/etc/sealpipe/%i.keys"
 pre_line=$(unit_line ExecStartPre)
 start_line=$(unit_line ExecStart)
 set -f # the expanded words hold [addresses], which are glob patterns
@@ -124,7 +126,7 @@ for envfile in "$@"; do
         echo "note: $name: $host does not resolve here; checking with localhost instead"
         ENV[TARGET]=localhost:${ENV[TARGET]##*:}
     fi
-    ENV[CREDENTIALS_DIRECTORY]=$T/credentials
+    ENV[KEYS]=$T/keys
 
     expand "$pre_line"
     pre=("${WORDS[@]}")

@@ -82,6 +82,7 @@ struct Runtime {
     bool forced = false;
     struct event *watchdog = nullptr;
     uint64_t watchdog_us = 0;
+    struct event *drain_timer = nullptr;
 
     tunnel::Worker &main() { return *workers.front(); }
     size_t open_connections() const {
@@ -125,6 +126,13 @@ void on_stop_signal(evutil_socket_t sig, short, void *arg) noexcept {
         log_info("%s: stopped accepting; waiting for %zu open connection(s) to finish "
                  "(send it again to abort them)",
                  name, rt.open_connections());
+        if (rt.opts->drain_timeout_s > 0 && rt.open_connections() > 0) {
+            const auto ms = static_cast<uint64_t>(rt.opts->drain_timeout_s * 1000);
+            struct timeval tv;
+            tv.tv_sec = static_cast<time_t>(ms / 1000);
+            tv.tv_usec = static_cast<suseconds_t>((ms % 1000) * 1000);
+            evtimer_add(rt.drain_timer, &tv);
+        }
         rt.busy_workers = rt.workers.size();
         for (auto *w : rt.workers) {
             w->post([&rt, w] {
@@ -139,6 +147,21 @@ void on_stop_signal(evutil_socket_t sig, short, void *arg) noexcept {
     }
     rt.forced = true;
     log_warn("%s again: aborting %zu open connection(s)", name, rt.open_connections());
+    for (auto *w : rt.workers) {
+        w->post([w] {
+            w->on_empty = nullptr;
+            w->abort_all(tunnel::EndReason::Shutdown);
+        });
+    }
+    rt.stop_all();
+}
+
+// --drain-timeout expired: abort what is still open, and exit 0 (the
+// operator asked for this limit; a second signal exits 1 instead).
+void on_drain_timeout(evutil_socket_t, short, void *arg) noexcept {
+    auto &rt = *static_cast<Runtime *>(arg);
+    log_warn("drain timeout (%g s) reached: aborting %zu open connection(s)",
+             rt.opts->drain_timeout_s, rt.open_connections());
     for (auto *w : rt.workers) {
         w->post([w] {
             w->on_empty = nullptr;
@@ -270,6 +293,13 @@ int run_daemon(const DaemonOptions &o) {
     ctx.multi_worker = o.threads > 1;
 
     if (o.check) {
+        if (!o.user.empty()) {
+            try {
+                sys::parse_user_spec(o.user); // the user and group must exist
+            } catch (const sys::SystemError &e) {
+                die(EXIT_SYSTEM, e.what());
+            }
+        }
         print_plan(o, plan, *keys);
         return EXIT_OK;
     }
@@ -361,6 +391,7 @@ int run_daemon(const DaemonOptions &o) {
         for (auto *e : signals)
             event_add(e, nullptr);
 
+        rt.drain_timer = evtimer_new(base, on_drain_timeout, &rt);
         rt.watchdog_us = watchdog_interval_us();
         if (rt.watchdog_us > 0) {
             rt.watchdog = evtimer_new(base, on_watchdog, &rt);
@@ -391,6 +422,7 @@ int run_daemon(const DaemonOptions &o) {
             event_free(e);
         if (rt.watchdog != nullptr)
             event_free(rt.watchdog);
+        event_free(rt.drain_timer);
         rt.status = nullptr;
         status_server.reset();
         if (rt.forced)

@@ -53,6 +53,8 @@ sealpipe additions:
                           (default 0 = off)
       --half-close-timeout SECONDS  after one side has closed, abort if no data
                           flows for this long (default 300, 0 = off)
+      --drain-timeout SECONDS  after SIGTERM, abort connections still open after
+                          this long (default 0 = wait for all, as spiped)
       --max-handshakes N  connections allowed in the handshake at once; -d drops
                           the oldest when full (default 1024)
       --cipher NAME       auto, chacha20-poly1305 or aes-256-gcm (default auto)
@@ -97,7 +99,7 @@ ParsedDaemonArgs parse_daemon_args(int argc, char **argv) {
     app.allow_extras(false);
 
     bool help = false, version = false, quiet = false, verbose = false;
-    std::string n, timeout, rtime, heartbeat, idle, half_close, max_hs, socket_mode, threads;
+    std::string n, timeout, rtime, heartbeat, idle, half_close, max_hs, socket_mode, threads, drain;
     auto single = CLI::MultiOptionPolicy::Throw;
 
     app.add_flag("-h,--help", help);
@@ -124,6 +126,7 @@ ParsedDaemonArgs parse_daemon_args(int argc, char **argv) {
     app.add_option("--idle-timeout", idle)->multi_option_policy(single);
     app.add_option("--half-close-timeout", half_close)->multi_option_policy(single);
     app.add_option("--max-handshakes", max_hs)->multi_option_policy(single);
+    app.add_option("--drain-timeout", drain)->multi_option_policy(single);
     app.add_option("--cipher", o.cipher)->multi_option_policy(single);
     app.add_flag("--insecure-key-permissions", o.insecure_key);
     app.add_option("--socket-mode", socket_mode)->multi_option_policy(single);
@@ -203,6 +206,10 @@ ParsedDaemonArgs parse_daemon_args(int argc, char **argv) {
     if (!half_close.empty())
         o.half_close_timeout_s = checked("--half-close-timeout", half_close, [](const std::string &s) {
             return util::parse_seconds(s, 30 * 86400);
+        });
+    if (!drain.empty())
+        o.drain_timeout_s = checked("--drain-timeout", drain, [](const std::string &s) {
+            return util::parse_seconds(s, 86400);
         });
     if (!max_hs.empty())
         o.max_handshakes = checked("--max-handshakes", max_hs, [](const std::string &s) {

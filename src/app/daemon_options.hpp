@@ -34,6 +34,7 @@ struct DaemonOptions {
     double idle_timeout_s = 0;         // --idle-timeout
     double half_close_timeout_s = 300; // --half-close-timeout
     size_t max_handshakes = 1024;      // --max-handshakes
+    double drain_timeout_s = 0;        // --drain-timeout (0: wait for all)
     bool check = false;                // --check
     std::optional<unsigned> socket_mode; // --socket-mode
     int verbosity = 0;                 // -q: -1, --verbose: +1

@@ -163,6 +163,9 @@ void print_plan(const DaemonOptions &o, const Plan &p, const tunnel::KeySet &key
     std::printf("  handshake:   forward secrecy %s; ciphers%s%s\n", fs,
                 (c.handshake.ciphers & proto::cipher_bit(proto::CipherId::Aes256Gcm)) ? " aes-256-gcm" : "",
                 (c.handshake.ciphers & proto::cipher_bit(proto::CipherId::ChaCha20Poly1305)) ? " chacha20-poly1305" : "");
+    if (o.drain_timeout_s > 0)
+        std::printf("  shutdown:    abort connections still open %g s after SIGTERM\n",
+                    o.drain_timeout_s);
     std::printf("  limits:      -n %s, %zu handshakes, -o %.3g s\n",
                 o.max_connections == 0 ? "unlimited" : std::to_string(o.max_connections).c_str(),
                 c.max_handshakes, o.timeout_s);

@@ -50,3 +50,22 @@ wait "$client" || rc=$?
 [ "$rc" -eq 10 ] || fail "aborted client exit $rc, expected 10 (reset)"
 log_has e_new "SIGTERM again: aborting 1 open connection" || fail "no abort line"
 pass "second SIGTERM aborts at once"
+
+# --drain-timeout: connections still open after it are aborted (reset),
+# and the process exits 0 (the limit was asked for).
+e3="[127.0.0.1]:$(port)"
+start_daemon e3 -e -s "$e3" -t "$d" -k "$k" --drain-timeout 1
+"$SPTEST" send "$e3" "$T/in" "$T/out3" & client=$!
+wait_for accepted_at_least echo 3
+e3pid=$(cat "$T/e3.pid")
+start=$(date +%s%N)
+kill -TERM "$e3pid"
+rc=0
+wait "$client" || rc=$?
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+[ "$rc" -eq 10 ] || fail "drain timeout: client exit $rc, expected 10 (reset)"
+[ "$ms" -ge 900 ] && [ "$ms" -lt 3000 ] || fail "aborted after $ms ms, expected about 1000"
+wait_gone "$e3pid" 5000
+wait_for log_has e3 "drain timeout \(1 s\) reached: aborting 1 open connection"
+log_has e3 "exiting$" || fail "a drain timeout should exit normally"
+pass "--drain-timeout 1: the transfer still open after 1 s is reset ($ms ms)"

@@ -25,4 +25,8 @@ rc=0
 rc=0
 "$SEALPIPED" --check -d -s nohost -t localhost:5672 -k "$k" 2> "$T/err" || rc=$?
 [ "$rc" -eq 4 ] || fail "--check with a bad address: exit $rc"
-pass "--check fails like a real start"
+rc=0
+"$SEALPIPED" --check -d -s "$busy" -t localhost:5672 -k "$k" -u nosuchuser_sealpipe 2> "$T/err" || rc=$?
+[ "$rc" -eq 5 ] || fail "--check with an unknown -u user: exit $rc, expected 5"
+grep -q "no such user 'nosuchuser_sealpipe'" "$T/err" || fail "message: $(cat "$T/err")"
+pass "--check fails like a real start (key 3, address 4, user 5)"
