@@ -47,19 +47,30 @@ test-unit: build ## Run only the unit tests
 test-e2e: build ## Run only the end-to-end tests
 	meson test -C $(BUILD) --print-errorlogs --suite e2e
 
+# Reports of every process (daemonized ones included, whose exit status no
+# test sees) go to one directory; any file there fails the run.
+SAN_LOGS = $(abspath $(ASAN_BUILD))/sanitizer-logs
 asan: ## Build with ASan+UBSan in build-asan/ and run the whole suite
 	@$(DEPS) asan
 	@[ -f $(ASAN_BUILD)/build.ninja ] || meson setup $(ASAN_BUILD) -Db_sanitize=address,undefined \
 	    -Db_lundef=false -Dbench=false $(MESON_OPTS)
 	ninja -C $(ASAN_BUILD)
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1 \
-	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	rm -rf $(SAN_LOGS) && mkdir -p $(SAN_LOGS)
+	ASAN_OPTIONS=detect_leaks=1:detect_stack_use_after_return=1:log_path=$(SAN_LOGS)/asan \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(SAN_LOGS)/ubsan \
 	    meson test -C $(ASAN_BUILD) --print-errorlogs --num-processes 2 --timeout-multiplier 3
+	@if [ -n "$$(ls -A $(SAN_LOGS))" ]; then \
+	    echo "sanitizer reports:"; cat $(SAN_LOGS)/*; exit 1; fi
+	@echo "asan: no sanitizer report"
 
 valgrind: ## Run the whole suite under valgrind memcheck (smaller data sizes)
 	@$(DEPS) valgrind
 	@$(MAKE) --no-print-directory build
-	meson test -C $(BUILD) --print-errorlogs --setup valgrind --num-processes 2 --timeout-multiplier 10
+	rm -rf $(BUILD)/valgrind-logs && mkdir -p $(BUILD)/valgrind-logs
+	meson test -C $(BUILD) --print-errorlogs --setup valgrind --num-processes 2
+	@bad=$$(find $(BUILD)/valgrind-logs -type f -size +0 | head -20); \
+	if [ -n "$$bad" ]; then echo "valgrind reports:"; for f in $$bad; do echo "== $$f"; cat "$$f"; done; exit 1; fi
+	@echo "valgrind: no error and no leak in $$(ls $(BUILD)/valgrind-logs | wc -l) processes"
 
 fuzz: ## Build the libFuzzer targets with clang-14 and run each for FUZZ_SECONDS
 	@$(DEPS) fuzz

@@ -135,8 +135,13 @@ int report(const ClientOptions &o, const Outcome &out, bool stdout_closed, const
         if (out.hs == crypto::HandshakeError::PolicyConflict)
             return say(EXIT_HANDSHAKE, std::string("handshake failed: ") + crypto::to_string(out.hs));
         return say(EXIT_HANDSHAKE, "handshake failed: wrong key or not a sealpiped -d (" + to + ")");
-    case EndReason::PeerReset:
-        return say(EXIT_BROKEN, "the connection was reset by the sealpiped -d: " + out.detail);
+    case EndReason::PeerReset: {
+        // The log detail reads "peer aborted: WHY"; here the peer is named.
+        const std::string prefix = "peer aborted: ";
+        const std::string why = out.detail.rfind(prefix, 0) == 0 ? out.detail.substr(prefix.size())
+                                                                 : out.detail;
+        return say(EXIT_BROKEN, "the connection was reset by the sealpiped -d: " + why);
+    }
     case EndReason::Truncated:
         return say(EXIT_BROKEN, "the connection to " + to +
                                     " was cut without an authenticated close (truncated); the "

@@ -26,6 +26,7 @@ Worker::Worker(Context &ctx) : ctx_(ctx) {
         throw std::runtime_error("cannot create an event loop");
     evtimer_assign(&ready_ev_, base_, &Worker::on_ready, this);
     evtimer_assign(&resume_ev_, base_, &Worker::on_resume, this);
+    evtimer_assign(&auth_flush_ev_, base_, &Worker::on_auth_log_flush, this);
     wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (wake_fd_ < 0)
         throw std::runtime_error("cannot create an eventfd");
@@ -38,6 +39,7 @@ Worker::~Worker() {
     stop_listening();
     event_del(&ready_ev_);
     event_del(&resume_ev_);
+    event_del(&auth_flush_ev_);
     event_del(&wake_ev_);
     ::close(wake_fd_);
     event_base_free(base_);
@@ -241,7 +243,27 @@ void Worker::on_ready(evutil_socket_t, short, void *arg) noexcept {
 }
 
 bool Worker::allow_auth_log(uint64_t now_ms, uint64_t &suppressed) {
-    return auth_log_.allow(now_ms, suppressed);
+    const bool ok = auth_log_.allow(now_ms, suppressed);
+    if (!ok && !auth_flush_armed_) {
+        // A burst has started to be suppressed: say how much of it once the
+        // window is over, even if no further failure comes to report it.
+        const uint64_t ms = auth_log_.interval_ms();
+        struct timeval tv;
+        tv.tv_sec = static_cast<time_t>(ms / 1000);
+        tv.tv_usec = static_cast<suseconds_t>((ms % 1000) * 1000);
+        evtimer_add(&auth_flush_ev_, &tv);
+        auth_flush_armed_ = true;
+    }
+    return ok;
+}
+
+void Worker::on_auth_log_flush(evutil_socket_t, short, void *arg) noexcept {
+    auto *w = static_cast<Worker *>(arg);
+    w->auth_flush_armed_ = false;
+    const uint64_t n = w->auth_log_.take_suppressed();
+    if (n > 0)
+        log_warn("%llu more unauthenticated connection failures not logged",
+                 static_cast<unsigned long long>(n));
 }
 
 void Worker::run() {

@@ -115,6 +115,7 @@ private:
     static void on_ready(evutil_socket_t fd, short what, void *arg) noexcept;
     static void on_resume(evutil_socket_t fd, short what, void *arg) noexcept;
     static void on_wake(evutil_socket_t fd, short what, void *arg) noexcept;
+    static void on_auth_log_flush(evutil_socket_t fd, short what, void *arg) noexcept;
     void accept_batch(int fd);
     void pause_accepting(uint64_t retry_ms);
     void resume_accepting();
@@ -140,6 +141,8 @@ private:
     std::atomic<bool> stop_requested_{false};
     std::atomic<std::thread::id> loop_thread_{};
     util::RateLimiter auth_log_{10, 10000};
+    struct event auth_flush_ev_ {}; // reports the suppressed count after a burst
+    bool auth_flush_armed_ = false;
     util::RateLimiter resource_log_{1, 10000};
     util::RateLimiter limit_log_{1, 10000};
 

@@ -47,6 +47,14 @@ public:
     // True if this event may be logged. ${suppressed_out} receives how many
     // events were dropped since the last allowed one (to report them).
     bool allow(uint64_t now_ms, uint64_t &suppressed_out);
+    // Events dropped since the last allowed one; resets the count. For a
+    // summary when the burst is over (no further event would report it).
+    uint64_t take_suppressed() noexcept {
+        const uint64_t n = suppressed_;
+        suppressed_ = 0;
+        return n;
+    }
+    uint64_t interval_ms() const noexcept { return interval_ms_; }
 
 private:
     unsigned burst_;

@@ -19,7 +19,7 @@ start_daemon d -d -s "$d" -t "$tgt" -k "$k"
 run_case() {
     local name=$1 dir=$2
     local r="[127.0.0.1]:$(port)" e="[127.0.0.1]:$(port)"
-    start_relay "relay_$name" "$r" "$d" --dir "$dir" --fin-at 200000
+    start_relay "relay_$name" "$r" "$d" --dir "$dir" --fin-at $((size / 2))
     start_daemon "e_$name" -e -s "$e" -t "$r" -k "$k"
     local rc=0
     "$SPTEST" send "$e" "$T/in" "$T/out_$name" 2>/dev/null || rc=$?
@@ -27,7 +27,7 @@ run_case() {
     [ "$(stat -c %s "$T/out_$name")" -lt "$size" ] || fail "$name: the whole reply arrived?"
     cmp -s "$T/out_$name" <(head -c "$(stat -c %s "$T/out_$name")" "$T/in") \
         || fail "$name: the partial reply is not a prefix of the data"
-    grep -q "fin at 200000" "$T/relay_$name.events" || fail "$name: the relay did not truncate"
+    grep -q "fin at $((size / 2))" "$T/relay_$name.events" || fail "$name: the relay did not truncate"
 }
 
 run_case down down

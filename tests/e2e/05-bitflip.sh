@@ -31,8 +31,8 @@ cases=(
     "down 20 msg2"
     "up 90 confirm-record"
     "up 120 first-data-record"
-    "up 1000000 deep-upstream"
-    "down 1000000 deep-downstream"
+    "up $((size / 2)) deep-upstream"
+    "down $((size / 2)) deep-downstream"
 )
 for c in "${cases[@]}"; do
     read -r dir at what <<< "$c"

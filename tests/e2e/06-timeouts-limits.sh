@@ -24,7 +24,7 @@ start=$(date +%s%N)
 out=$("$SPTEST" replay "$d" /dev/null --wait-ms 5000)
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 case $out in *"end reset"*) ;; *) fail "silent client: $out" ;; esac
-[ "$ms" -ge 900 ] && [ "$ms" -lt 3000 ] || fail "silent client cut after $ms ms, expected about 1000"
+[ "$ms" -ge 900 ] && [ "$ms" -lt $((3000 * SP_SLOW)) ] || fail "silent client cut after $ms ms, expected about 1000"
 wait_for log_has d "handshake_timeout"
 pass "-o on -d: silent client reset after $ms ms"
 
@@ -38,7 +38,7 @@ rc=0
 "$SPTEST" send "$e1" "$T/line" "$T/o1" --no-half-close 2>/dev/null || rc=$?
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 [ "$rc" -eq 10 ] || fail "mute peer: client exit $rc, expected 10"
-[ "$ms" -ge 900 ] && [ "$ms" -lt 3000 ] || fail "mute peer: gave up after $ms ms"
+[ "$ms" -ge 900 ] && [ "$ms" -lt $((3000 * SP_SLOW)) ] || fail "mute peer: gave up after $ms ms"
 wait_for log_has e1 "handshake_timeout"
 pass "-o on -e: mute peer, client reset after $ms ms"
 
@@ -57,7 +57,7 @@ e3="[127.0.0.1]:$(port)"
 start_daemon e3 -e -s "$e3" -t "$d" -k "$k" -n 2
 "$SPTEST" send "$e3" "$T/line" "$T/h1" --hold-ms 1500 & h1=$!
 "$SPTEST" send "$e3" "$T/line" "$T/h2" --hold-ms 1500 & h2=$!
-WAIT_MS=5000 wait_for log_has e3 "connection limit reached \(-n 2\)"
+WAIT_MS=$((5000 * SP_SLOW)) wait_for log_has e3 "connection limit reached \(-n 2\)"
 start=$(date +%s%N)
 "$SPTEST" send "$e3" "$T/line" "$T/h3" || fail "third client failed"
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
@@ -99,7 +99,7 @@ d6="[127.0.0.1]:$(port)"
 e6="[127.0.0.1]:$(port)"
 start_daemon d6 -d -s "$d6" -t "$slow" -k "$k"
 start_daemon e6 -e -s "$e6" -t "$d6" -k "$k" --half-close-timeout 1
-random_file "$T/in6" $((300 * 1024 / SP_SCALE))
+random_file "$T/in6" $((300 * 1024)) # unscaled: it must take longer than the timeout
 "$SPTEST" send "$e6" "$T/in6" "$T/o6" || fail "slow reply with half-close timeout failed"
 cmp -s "$T/in6" "$T/o6" || fail "slow reply differs"
 pass "--half-close-timeout is extended while data flows"

@@ -13,7 +13,7 @@ random_file "$T/in" "$size"
 tgt="[127.0.0.1]:$(port)"
 d="[127.0.0.1]:$(port)"
 e="[127.0.0.1]:$(port)"
-start_echo echo "$tgt" --reset-after 100000
+start_echo echo "$tgt" --reset-after $((size / 4))
 start_daemon d -d -s "$d" -t "$tgt" -k "$k"
 start_daemon e -e -s "$e" -t "$d" -k "$k"
 rc=0
@@ -29,7 +29,7 @@ e2="[127.0.0.1]:$(port)"
 start_echo sink "$tgt2" --sink
 start_daemon d2 -d -s "$d2" -t "$tgt2" -k "$k"
 start_daemon e2 -e -s "$e2" -t "$d2" -k "$k"
-"$SPTEST" send "$e2" "$T/in" "$T/o2" --reset-after 300000 || fail "resetting client failed"
+"$SPTEST" send "$e2" "$T/in" "$T/o2" --reset-after $((size / 2)) || fail "resetting client failed"
 wait_for grep -Eq "^eof [0-9]+ [0-9]+ Connection reset by peer" "$T/sink.events"
 grep -Eq "^eof [0-9]+ [0-9]+ clean" "$T/sink.events" && fail "the target saw a clean EOF"
 wait_for log_has e2 "plaintext_reset: client connection reset"

@@ -11,19 +11,49 @@ set -euo pipefail
 
 : "${SEALPIPED:?}" "${SPTEST:?}" "${SRCDIR:?}"
 SP_SCALE=${SP_SCALE:-1}
-# Under valgrind every sealpiped is wrapped (tests/meson.build sets this).
+# Slower runs (valgrind) widen the upper bounds of timing checks by this
+# factor; lower bounds never change (firing early is always a bug).
+SP_SLOW=${SP_SLOW:-1}
+WAIT_MS=${WAIT_MS:-$((10000 * SP_SLOW))}
+# Under valgrind, every sealpiped and sealpipe the tests start is wrapped
+# (make valgrind sets SP_WRAP to the valgrind command line).
 SP_WRAP=${SP_WRAP:-}
 
 T=$(mktemp -d /tmp/spe.XXXXXX)
 BG_PIDS=()
 DAEMON_PIDFILES=()
 
+if [ -n "$SP_WRAP" ]; then
+    mkdir "$T/bin"
+    for prog in SEALPIPED SEALPIPE; do
+        real=${!prog:-}
+        [ -n "$real" ] || continue
+        printf '#!/bin/sh\nexec %s %s "$@"\n' "$SP_WRAP" "$real" > "$T/bin/${prog,,}"
+        chmod +x "$T/bin/${prog,,}"
+        eval "$prog=\$T/bin/\${prog,,}"
+    done
+    SP_WRAP="" # the wrappers do it now
+    SP_WRAPPED=1 # e.g. RSS figures include the wrapper's own memory
+fi
+
 cleanup() {
     local rc=$?
     set +e
+    # Stop daemons with SIGTERM first, so leak checkers (LeakSanitizer,
+    # valgrind) run at their exit; kill what is left.
+    local pids=() pf p i
     for pf in "${DAEMON_PIDFILES[@]}"; do
-        [ -s "$pf" ] && kill -9 "$(cat "$pf")" 2>/dev/null
+        [ -s "$pf" ] && pids+=("$(cat "$pf")")
     done
+    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done # second: abort
+    for ((i = 0; i < 100 * SP_SLOW; i++)); do
+        local alive=0
+        for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+        [ "$alive" -eq 0 ] && break
+        sleep 0.05
+    done
+    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
     for p in "${BG_PIDS[@]}"; do
         kill -9 "$p" 2>/dev/null
     done
@@ -125,7 +155,7 @@ stop_daemon() {
 # wait_gone PID [MS]: wait for a (non-child) process to exit.
 wait_gone() {
     local i
-    for ((i = 0; i < ${2:-10000} / 20; i++)); do
+    for ((i = 0; i < ${2:-10000} * SP_SLOW / 20; i++)); do
         kill -0 "$1" 2>/dev/null || return 0
         sleep 0.02
     done
@@ -135,7 +165,7 @@ wait_gone() {
 # wait_for CMD...: poll a condition (every 20 ms, up to $WAIT_MS ms).
 wait_for() {
     local i
-    for ((i = 0; i < ${WAIT_MS:-10000} / 20; i++)); do
+    for ((i = 0; i < WAIT_MS / 20; i++)); do
         "$@" && return 0
         sleep 0.02
     done

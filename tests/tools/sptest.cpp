@@ -563,16 +563,18 @@ void relay_direction(int from, int to, bool act, const RelayPlan &plan, const ch
             continue;
         }
         for (auto &[idx, frame] : framer.feed(chunk.data(), chunk.size())) {
-            if (idx == plan.drop_record) {
+            // Index -1 is the handshake message; the options count records
+            // from 0 and are -1 when unset.
+            if (plan.drop_record >= 0 && idx == plan.drop_record) {
                 logline("%s dropped record %ld", name, idx);
                 continue;
             }
-            if (idx == plan.swap_record) {
+            if (plan.swap_record >= 0 && idx == plan.swap_record) {
                 held = frame;
                 continue;
             }
             write_all(to, frame.data(), frame.size());
-            if (idx == plan.dup_record) {
+            if (plan.dup_record >= 0 && idx == plan.dup_record) {
                 logline("%s duplicated record %ld", name, idx);
                 write_all(to, frame.data(), frame.size());
             }

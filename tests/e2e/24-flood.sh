@@ -1,0 +1,65 @@
+#!/bin/bash
+# Goal of this test: hostile clients against -d, and real ones at the same
+# time.
+# - three floods run for several seconds against -d: 1500 connections that
+#   send nothing, 500 that send random bytes, and 500 that send one byte
+#   per second, each replaced as soon as -d drops it;
+# - meanwhile real clients, through -e, make 300 connections (echo checked
+#   byte for byte): all of them complete, none waits for the -o timeout;
+# - handshake slots are capped (--max-handshakes 200 here): -d evicts the
+#   oldest, keeps its descriptors bounded, never lets an unauthenticated
+#   connection reach the target, and logs the failures rate-limited;
+# - afterwards -d is back to its idle state and still serves.
+. "$(dirname "$0")/lib.sh"
+
+k=$(key k)
+tgt="[127.0.0.1]:$(port)"
+d="[127.0.0.1]:$(port)"
+e="[127.0.0.1]:$(port)"
+start_echo echo "$tgt"
+start_daemon d -d -s "$d" -t "$tgt" -k "$k" --max-handshakes 200 -n 0 --status "$T/st.sock"
+start_daemon e -e -s "$e" -t "$d" -k "$k" -n 0
+dpid=$(cat "$T/d.pid")
+base_fds=$(fd_count "$dpid")
+secs=$((8 / (SP_SCALE > 1 ? 2 : 1)))
+
+start_bg flood_silent "$SPTEST" flood "$d" --conns $((1500 / SP_SCALE)) --mode silent --seconds "$secs"
+start_bg flood_garbage "$SPTEST" flood "$d" --conns $((500 / SP_SCALE)) --mode garbage --seconds "$secs"
+start_bg flood_slow "$SPTEST" flood "$d" --conns $((500 / SP_SCALE)) --mode slow --seconds "$secs"
+# Let the floods fill the handshake slots first.
+evicting() { log_has d "evicted|handshake_timeout|handshake_failed"; }
+wait_for evicting
+
+# Real clients while the floods run; sample -d's descriptors meanwhile.
+max_fds=0
+"$SPTEST" load "$e" --count $((300 / SP_SCALE)) --parallel 4 --bytes 2000 > "$T/load.out" 2>&1 & load=$!
+while kill -0 "$load" 2>/dev/null; do
+    n=$(fd_count "$dpid" 2>/dev/null || echo 0)
+    [ "$n" -gt "$max_fds" ] && max_fds=$n
+    sleep 0.05
+done
+wait "$load" || fail "real clients failed during the flood: $(cat "$T/load.out")"
+pass "during the flood: $(cat "$T/load.out") real connections; -d peaked at $max_fds descriptors"
+# 200 handshake slots, the real connections (2 fds each) and a few more.
+[ "$max_fds" -lt $((base_fds + 200 + 2 * 8 + 20)) ] || fail "-d used $max_fds descriptors; handshakes are not capped"
+for f in silent garbage slow; do
+    pid_var="PID_flood_$f"
+    wait "${!pid_var}" || fail "flood $f failed"
+    pass "flood $f: $(tail -1 "$T/flood_$f.log")"
+done
+
+# Only the real connections reached the target.
+[ "$(accepted echo)" -eq $((300 / SP_SCALE)) ] || fail "the target saw $(accepted echo) connections, expected $((300 / SP_SCALE))"
+# Rate-limited: far fewer lines than failed connections.
+failures=$("$SPTEST" http "$T/st.sock" /metrics | awk '/^sealpipe_connections_ended_total\{reason="(evicted|handshake_failed|handshake_timeout)"\}/ {s += $2} END {print s}')
+lines=$(log_count d "evicted|handshake_failed|handshake_timeout")
+[ "$failures" -gt 100 ] || fail "only $failures unauthenticated connections failed: was there a flood?"
+[ "$lines" -lt 100 ] || fail "$lines log lines for $failures failures: not rate-limited"
+wait_for log_has d "more unauthenticated connection failures not logged"
+pass "the target saw only the real connections; $failures failures, $lines log lines"
+
+idle() { [ "$(fd_count "$dpid")" -le "$base_fds" ]; }
+wait_for idle
+printf 'after\n' > "$T/after"
+"$SPTEST" send "$e" "$T/after" "$T/after.out" || fail "-d does not serve after the flood"
+pass "-d back to $base_fds descriptors and serving"
