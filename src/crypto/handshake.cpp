@@ -173,14 +173,9 @@ void put_length(uint8_t *out, size_t body_len) {
     out[1] = static_cast<uint8_t>(body_len);
 }
 
-std::span<const uint8_t> bytes_of(std::string_view s) {
-    return {reinterpret_cast<const uint8_t *>(s.data()), s.size()};
-}
-
-SymmetricState initial_state() {
-    SymmetricState ss(proto::NOISE_PROTOCOL_NAME, CipherId::ChaCha20Poly1305);
-    ss.mix_hash(bytes_of(proto::PROLOGUE));
-    return ss;
+// The state after "-> psk" (DESIGN.md §3.1, §3.3), precomputed per key.
+SymmetricState state_after_psk(const Psk &psk) {
+    return SymmetricState::restore(psk.handshake_start(), CipherId::ChaCha20Poly1305);
 }
 
 // Draw the 32 ephemeral bytes (or take the test hook's).
@@ -208,7 +203,7 @@ void finish(const SymmetricState &ss, CipherId cipher, bool initiator, Handshake
 // ---------------------------------------------------------------------------
 
 Initiator::Initiator(const Psk &psk, HandshakeOptions opts)
-    : opts_(std::move(opts)), ss_(initial_state()), psk_(psk) {
+    : opts_(std::move(opts)), ss_(state_after_psk(psk)) {
     if (opts_.ciphers == 0)
         opts_.ciphers = default_cipher_mask();
     offer_ = static_cast<uint8_t>(opts_.ciphers | proto::cipher_bit(CipherId::ChaCha20Poly1305));
@@ -227,8 +222,7 @@ size_t Initiator::write_message1(std::span<uint8_t> out) {
     else
         detail::x25519_public(e_priv_.span(), e_pub_);
 
-    // -> psk, e
-    ss_.mix_key_and_hash(psk_.bytes());
+    // -> psk, e (psk already mixed in: state_after_psk)
     ss_.mix_hash(e_pub_);
     ss_.mix_key(e_pub_);
 
@@ -327,14 +321,12 @@ HandshakeError Responder::read_message1(std::span<const uint8_t> body) {
     std::span<const uint8_t> ct = body.subspan(proto::DH_LEN);
     uint8_t payload[proto::HS_BODY_MAX];
 
-    // Trial-open the payload under each key (DESIGN.md §3.4). The state up
-    // to the prologue is the same for every key, so it is built once. No
-    // X25519 operation happens here: a peer without a key costs only hashes.
-    const SymmetricState base = initial_state();
+    // Trial-open the payload under each key (DESIGN.md §3.4), starting from
+    // each key's precomputed state. No X25519 operation happens here: a
+    // peer without a key costs only hashes and one small AEAD open per key.
     bool authenticated = false;
     for (size_t i = 0; i < psks_.size() && !authenticated; ++i) {
-        SymmetricState ss = base;
-        ss.mix_key_and_hash(psks_[i]->bytes());
+        SymmetricState ss = state_after_psk(*psks_[i]);
         ss.mix_hash(e);
         ss.mix_key(e);
         if (ss.decrypt_and_hash(ct, payload)) {

@@ -86,7 +86,7 @@ uint8_t default_cipher_mask() noexcept;
 
 class Initiator {
 public:
-    // ${psk} must outlive the Initiator.
+    // Uses ${psk}'s precomputed state; ${psk} need not outlive the Initiator.
     Initiator(const Psk &psk, HandshakeOptions opts);
 
     // Write msg1, length prefix included, into ${out} (at least
@@ -101,7 +101,6 @@ private:
     HandshakeOptions opts_;
     uint8_t offer_ = 0; // what msg1 offers: the accepted set plus ChaCha20
     SymmetricState ss_;
-    const Psk &psk_;
     Key32 e_priv_;
     std::array<uint8_t, 32> e_pub_{};
     bool wrote_ = false;

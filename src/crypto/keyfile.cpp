@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "crypto/keyfile.hpp"
 #include "crypto/internal.hpp"
+#include "crypto/noise.hpp"
 #include "proto/constants.hpp"
 
 #include <sodium.h>
@@ -52,6 +53,15 @@ Psk Psk::from_key_material(std::span<const uint8_t> material, std::string source
     std::snprintf(hex, sizeof hex, "%02x%02x%02x%02x", fp[0], fp[1], fp[2], fp[3]);
     psk.fingerprint_ = hex;
     psk.source_ = std::move(source);
+
+    SymmetricState ss(proto::NOISE_PROTOCOL_NAME, proto::CipherId::ChaCha20Poly1305);
+    ss.mix_hash(std::span<const uint8_t>(reinterpret_cast<const uint8_t *>(proto::PROLOGUE.data()),
+                                         proto::PROLOGUE.size()));
+    ss.mix_key_and_hash(psk.bytes());
+    static_assert(SymmetricState::SNAPSHOT_LEN == 96, "keyfile.hpp handshake_start()");
+    psk.start_ = SecureBuffer(SymmetricState::SNAPSHOT_LEN);
+    ss.snapshot(std::span<uint8_t, SymmetricState::SNAPSHOT_LEN>(psk.start_.data(),
+                                                                 SymmetricState::SNAPSHOT_LEN));
     return psk;
 }
 

@@ -47,9 +47,18 @@ public:
     // Modification time of the key file (0 for stdin), for key-age metrics.
     std::time_t mtime() const noexcept { return mtime_; }
     bool empty() const noexcept { return key_.empty(); }
+    // The handshake state after InitializeSymmetric, MixHash(prologue) and
+    // MixKeyAndHash(psk) (DESIGN.md §3.1, §3.3), which depends on the key
+    // alone: computed once here, so that trying a key on a first message
+    // costs only what depends on the message (DESIGN.md §3.4). Guarded,
+    // wiped memory, like the key. SymmetricState::restore() takes it.
+    std::span<const uint8_t, 96> handshake_start() const noexcept {
+        return std::span<const uint8_t, 96>(start_.data(), 96);
+    }
 
 private:
     SecureBuffer key_;
+    SecureBuffer start_;
     std::string fingerprint_;
     std::string source_;
     std::time_t mtime_ = 0;

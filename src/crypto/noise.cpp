@@ -86,6 +86,23 @@ bool SymmetricState::decrypt_and_hash(std::span<const uint8_t> ciphertext,
     return true;
 }
 
+void SymmetricState::snapshot(std::span<uint8_t, SNAPSHOT_LEN> out) const noexcept {
+    std::memcpy(out.data(), ck_.data(), 32);
+    std::memcpy(out.data() + 32, h_.data(), 32);
+    std::memcpy(out.data() + 64, k_.data(), 32);
+}
+
+SymmetricState SymmetricState::restore(std::span<const uint8_t, SNAPSHOT_LEN> in,
+                                       proto::CipherId cipher) noexcept {
+    SymmetricState ss(std::string_view(), cipher);
+    ss.ck_.assign(std::span<const uint8_t, 32>(in.data(), 32));
+    ss.h_.assign(std::span<const uint8_t, 32>(in.data() + 32, 32));
+    ss.k_.assign(std::span<const uint8_t, 32>(in.data() + 64, 32));
+    ss.has_key_ = true;
+    ss.n_ = 0;
+    return ss;
+}
+
 void SymmetricState::split(Key32 &k1, Key32 &k2) const noexcept {
     detail::hkdf(Bytes(ck_.span()), Bytes(), k1.span(), k2.span());
 }

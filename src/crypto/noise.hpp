@@ -36,6 +36,15 @@ public:
     std::span<const uint8_t, 32> handshake_hash() const noexcept { return h_.span(); }
     bool has_key() const noexcept { return has_key_; }
 
+    // The state as bytes (ck || h || k, SNAPSHOT_LEN), and back: lets the
+    // state after MixKeyAndHash(psk), which depends only on the key, be
+    // computed once per key and kept in guarded memory (DESIGN.md §3.4).
+    // Only for states that have a key and a nonce of 0.
+    static constexpr size_t SNAPSHOT_LEN = 96;
+    void snapshot(std::span<uint8_t, SNAPSHOT_LEN> out) const noexcept;
+    static SymmetricState restore(std::span<const uint8_t, SNAPSHOT_LEN> in,
+                                  proto::CipherId cipher) noexcept;
+
 private:
     proto::CipherId cipher_;
     Key32 ck_;

@@ -37,12 +37,27 @@ void hkdf(Bytes chaining_key, Bytes ikm, Out32 out1, Out32 out2,
           std::span<uint8_t> out3) noexcept {
     uint8_t temp[32];
     hmac_sha256(chaining_key, {ikm}, Out32(temp));
-    const uint8_t one = 0x01, two = 0x02, three = 0x03;
-    hmac_sha256(Bytes(temp), {Bytes(&one, 1)}, out1);
-    hmac_sha256(Bytes(temp), {Bytes(out1), Bytes(&two, 1)}, out2);
-    if (out3.size() == 32)
-        hmac_sha256(Bytes(temp), {Bytes(out2), Bytes(&three, 1)}, Out32(out3.data(), 32));
+    // The outputs are all HMACs under temp: key the HMAC state once and copy
+    // it for each output (the key schedule is half of an HMAC's work).
+    crypto_auth_hmacsha256_state keyed, st;
+    crypto_auth_hmacsha256_init(&keyed, temp, sizeof temp);
     sodium_memzero(temp, sizeof temp);
+    const uint8_t one = 0x01, two = 0x02, three = 0x03;
+    st = keyed;
+    crypto_auth_hmacsha256_update(&st, &one, 1);
+    crypto_auth_hmacsha256_final(&st, out1.data());
+    st = keyed;
+    crypto_auth_hmacsha256_update(&st, out1.data(), out1.size());
+    crypto_auth_hmacsha256_update(&st, &two, 1);
+    crypto_auth_hmacsha256_final(&st, out2.data());
+    if (out3.size() == 32) {
+        st = keyed;
+        crypto_auth_hmacsha256_update(&st, out2.data(), out2.size());
+        crypto_auth_hmacsha256_update(&st, &three, 1);
+        crypto_auth_hmacsha256_final(&st, out3.data());
+    }
+    sodium_memzero(&keyed, sizeof keyed);
+    sodium_memzero(&st, sizeof st);
 }
 
 void noise_nonce(proto::CipherId cipher, uint64_t n, uint8_t out[12]) noexcept {

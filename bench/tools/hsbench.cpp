@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: BSD-2-Clause
+// hsbench: micro-benchmarks of the crypto core, one line of JSON each,
+// for bench/run and the figures DESIGN.md quotes:
+//   - rejecting a first message under N wrong keys (no X25519 happens);
+//   - a full handshake, both sides, in memory (forward secret and -f);
+//   - sealing and opening 16 KiB records, per cipher.
+#include "crypto/handshake.hpp"
+#include "crypto/sodium.hpp"
+#include "proto/record.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <vector>
+
+using namespace sealpipe;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double us_since(Clock::time_point t0, int n) {
+    return std::chrono::duration<double, std::micro>(Clock::now() - t0).count() / n;
+}
+
+crypto::Psk key(uint8_t seed) {
+    std::vector<uint8_t> m(32, seed);
+    return crypto::Psk::from_key_material(m, "bench");
+}
+
+void reject(int nkeys) {
+    const crypto::Psk right = key(1);
+    std::vector<crypto::Psk> wrong;
+    for (int i = 0; i < nkeys; ++i)
+        wrong.push_back(key(static_cast<uint8_t>(10 + i)));
+    std::vector<const crypto::Psk *> ptrs;
+    for (auto &k : wrong)
+        ptrs.push_back(&k);
+    crypto::Initiator ini(right, {});
+    std::vector<uint8_t> m1(2 + proto::HS_BODY_MAX);
+    m1.resize(ini.write_message1(m1));
+    const std::span<const uint8_t> body(m1.data() + 2, m1.size() - 2);
+    const uint64_t dh_before = crypto::x25519_operation_count();
+    const int n = 20000;
+    const auto t0 = Clock::now();
+    for (int i = 0; i < n; ++i) {
+        crypto::Responder r(ptrs, {});
+        if (r.read_message1(body) != crypto::HandshakeError::AuthFailed)
+            std::abort();
+    }
+    const double us = us_since(t0, n);
+    std::printf("{\"bench\": \"reject_msg1\", \"keys\": %d, \"us\": %.2f, \"us_per_key\": %.2f, "
+                "\"x25519_ops\": %llu}\n",
+                nkeys, us, us / nkeys,
+                static_cast<unsigned long long>(crypto::x25519_operation_count() - dh_before));
+}
+
+void handshake(proto::FsPolicy policy) {
+    const crypto::Psk k = key(1);
+    crypto::HandshakeOptions opts;
+    opts.fs_policy = policy;
+    const int n = 3000;
+    const auto t0 = Clock::now();
+    for (int i = 0; i < n; ++i) {
+        crypto::Initiator ini(k, opts);
+        crypto::Responder res({&k}, opts);
+        std::vector<uint8_t> m1(2 + proto::HS_BODY_MAX), m2(2 + proto::HS_BODY_MAX);
+        const size_t n1 = ini.write_message1(m1);
+        crypto::HandshakeResult ri, rr;
+        size_t n2 = 0;
+        if (res.read_message1(std::span<const uint8_t>(m1.data() + 2, n1 - 2)) != crypto::HandshakeError::None ||
+            res.write_message2(m2, n2, rr) != crypto::HandshakeError::None ||
+            ini.read_message2(std::span<const uint8_t>(m2.data() + 2, n2 - 2), ri) != crypto::HandshakeError::None)
+            std::abort();
+    }
+    std::printf("{\"bench\": \"handshake_both_sides\", \"forward_secret\": %s, \"us\": %.1f}\n",
+                policy == proto::FsPolicy::Refuse ? "false" : "true", us_since(t0, n));
+}
+
+void records(proto::CipherId cipher, const char *name) {
+    crypto::Key32 k;
+    crypto::random_bytes(k.span());
+    crypto::CipherState tx(cipher, k), rx(cipher, k);
+    std::vector<uint8_t> buf(proto::RECORD_MAX);
+    const int n = 20000;
+    const auto t0 = Clock::now();
+    for (int i = 0; i < n; ++i) {
+        const size_t len = proto::seal_record(tx, proto::RecordType::Data, buf.data(), proto::RECORD_BODY_MAX);
+        proto::Record rec;
+        proto::RecordError err;
+        if (len == 0 || proto::decode_record(rx, buf.data(), len, rec, err) != proto::DecodeStatus::Record)
+            std::abort();
+    }
+    const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+    std::printf("{\"bench\": \"record_seal_open_16k\", \"cipher\": \"%s\", \"mb_per_s\": %.0f}\n", name,
+                static_cast<double>(n) * proto::RECORD_BODY_MAX / secs / 1e6);
+}
+
+} // namespace
+
+int main() {
+    crypto::init();
+    reject(1);
+    reject(8);
+    handshake(proto::FsPolicy::Prefer);
+    handshake(proto::FsPolicy::Refuse);
+    records(proto::CipherId::ChaCha20Poly1305, "chacha20-poly1305");
+    if (crypto::aes_gcm_available())
+        records(proto::CipherId::Aes256Gcm, "aes-256-gcm");
+    return 0;
+}
