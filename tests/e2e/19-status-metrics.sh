@@ -39,6 +39,10 @@ exec 7<>"$T/fifo"
 "$SEALPIPE" -t "$d" -k "$k" < "$T/fifo" > "$T/held" 7>&- & held=$!
 one_open() { [ "$(metric sealpipe_connections_open)" = 1 ]; }
 wait_for one_open
+# Open counts from accept; the held connection's handshake may still be
+# under way on a slow (valgrind) run. Wait until it is recorded.
+six_handshakes() { [ "$(metric sealpipe_handshake_duration_seconds_count)" = 6 ]; }
+wait_for six_handshakes
 
 [ "$(metric sealpipe_connections_total)" = 7 ] || fail "total $(metric sealpipe_connections_total), expected 7"
 [ "$(metric 'sealpipe_connections_ended_total{reason="clean"}')" = 5 ] || fail "clean count"
