@@ -94,7 +94,7 @@ void SymmetricState::snapshot(std::span<uint8_t, SNAPSHOT_LEN> out) const noexce
 
 SymmetricState SymmetricState::restore(std::span<const uint8_t, SNAPSHOT_LEN> in,
                                        proto::CipherId cipher) noexcept {
-    SymmetricState ss(std::string_view(), cipher);
+    SymmetricState ss(cipher);
     ss.ck_.assign(std::span<const uint8_t, 32>(in.data(), 32));
     ss.h_.assign(std::span<const uint8_t, 32>(in.data() + 32, 32));
     ss.k_.assign(std::span<const uint8_t, 32>(in.data() + 64, 32));

@@ -46,6 +46,9 @@ public:
                                   proto::CipherId cipher) noexcept;
 
 private:
+    // An empty state, for restore() to fill.
+    explicit SymmetricState(proto::CipherId cipher) noexcept : cipher_(cipher) {}
+
     proto::CipherId cipher_;
     Key32 ck_;
     Key32 h_;
