@@ -58,6 +58,7 @@ asan: ## Build with ASan+UBSan in build-asan/ and run the whole suite
 	rm -rf $(SAN_LOGS) && mkdir -p $(SAN_LOGS)
 	ASAN_OPTIONS=detect_leaks=1:detect_stack_use_after_return=1:log_path=$(SAN_LOGS)/asan \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(SAN_LOGS)/ubsan \
+	SP_SANITIZED=1 \
 	    meson test -C $(ASAN_BUILD) --print-errorlogs --num-processes 2 --timeout-multiplier 3
 	@if [ -n "$$(ls -A $(SAN_LOGS))" ]; then \
 	    echo "sanitizer reports:"; cat $(SAN_LOGS)/*; exit 1; fi
