@@ -324,15 +324,17 @@ HandshakeError Responder::read_message1(std::span<const uint8_t> body) {
     // Trial-open the payload under each key (DESIGN.md §3.4), starting from
     // each key's precomputed state. No X25519 operation happens here: a
     // peer without a key costs only hashes and one small AEAD open per key.
-    bool authenticated = false;
+    // The authenticated state is kept only once every check below has
+    // passed, so that after any error write_message2() refuses (WrongState)
+    // instead of answering with a mode or cipher that was never agreed.
+    std::optional<SymmetricState> authenticated;
     for (size_t i = 0; i < psks_.size() && !authenticated; ++i) {
         SymmetricState ss = state_after_psk(*psks_[i]);
         ss.mix_hash(e);
         ss.mix_key(e);
         if (ss.decrypt_and_hash(ct, payload)) {
-            authenticated = true;
+            authenticated = ss;
             key_index_ = i;
-            ss_ = ss;
         }
     }
     if (!authenticated)
@@ -370,6 +372,7 @@ HandshakeError Responder::read_message1(std::span<const uint8_t> body) {
 
     peer_heartbeat_ = *p.heartbeat;
     proxy_ = p.proxy;
+    ss_ = std::move(authenticated);
     return HandshakeError::None;
 }
 

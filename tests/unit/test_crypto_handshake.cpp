@@ -49,9 +49,15 @@ Pair run(const crypto::Psk &ik, std::vector<const crypto::Psk *> rk, crypto::Han
     size_t n1 = ini.write_message1(m1);
     REQUIRE(n1 > 2);
     p.er = res.read_message1(std::span<const uint8_t>(m1).subspan(2, n1 - 2));
-    if (p.er != crypto::HandshakeError::None)
-        return p;
     size_t n2 = 0;
+    if (p.er != crypto::HandshakeError::None) {
+        // After any failed msg1, even one that authenticated (a policy
+        // conflict), the responder must refuse to answer.
+        crypto::HandshakeResult ignored;
+        CHECK(res.write_message2(m2, n2, ignored) == crypto::HandshakeError::WrongState);
+        CHECK(n2 == 0);
+        return p;
+    }
     p.er = res.write_message2(m2, n2, p.r);
     if (p.er != crypto::HandshakeError::None)
         return p;
