@@ -25,7 +25,7 @@ LogLevel log_level();
 bool log_enabled(LogLevel level);
 
 [[gnu::format(printf, 2, 3)]] void log_msg(LogLevel level, const char *fmt, ...);
-void log_vmsg(LogLevel level, const char *fmt, va_list ap);
+[[gnu::format(printf, 2, 0)]] void log_vmsg(LogLevel level, const char *fmt, va_list ap);
 
 #define SP_LOG(level, ...)                                                                        \
     do {                                                                                          \
