@@ -5,7 +5,9 @@
 #   and LISTEN_PID=<pid>; sealpiped serves on it without binding -s itself;
 # - sd_notify on $NOTIFY_SOCKET: READY=1 once serving; on SIGHUP,
 #   RELOADING=1 with MONOTONIC_USEC, then READY=1 (Type=notify-reload);
-#   WATCHDOG=1 about every half of WATCHDOG_USEC; STOPPING=1 on SIGTERM.
+#   WATCHDOG=1 about every half of WATCHDOG_USEC; STOPPING=1 on SIGTERM;
+# - a passed Unix socket is served, and its file is left in place at exit
+#   (it belongs to the service manager).
 . "$(dirname "$0")/lib.sh"
 
 k=$(key k)
@@ -40,3 +42,19 @@ kill -TERM "$act"
 wait "$act" || fail "exit status $? after SIGTERM"
 wait_for log_has notify "STOPPING=1"
 pass "STOPPING=1 on SIGTERM; clean exit"
+
+# A Unix socket passed by the service manager (sealpiped@.socket's default
+# is /run/sealpipe/NAME.sock): sealpiped serves on it, and at exit leaves
+# the file alone, because it belongs to the service manager, which keeps
+# it open across restarts of the service.
+u="$T/act.sock"
+"$SPTEST" activate "$u" -- "$SEALPIPED" -F -e -s "$u" -t "$d" -k "$k" > "$T/act2.log" 2>&1 &
+act2=$!
+BG_PIDS+=("$act2")
+wait_for log_has act2 "socket from the service manager"
+"$SPTEST" send "$u" "$T/line" "$T/out2" || fail "the activated Unix socket does not serve"
+cmp -s "$T/line" "$T/out2" || fail "reply differs (Unix socket)"
+kill -TERM "$act2"
+wait "$act2" || fail "exit status $? after SIGTERM (Unix socket)"
+[ -S "$u" ] || fail "sealpiped removed $u, the service manager's socket file"
+pass "socket activation on a Unix socket: served; the socket file is left to the service manager"
