@@ -120,6 +120,10 @@ std::string render_metrics(tunnel::Context &ctx, const StatusInfo &info, bool st
     appendf(m, "sealpipe_sessions_total{cipher=\"aes-256-gcm\"} %" PRIu64 "\n", load(st.ciphers_aes));
     appendf(m, "sealpipe_sessions_total{cipher=\"chacha20-poly1305\"} %" PRIu64 "\n",
             load(st.ciphers_chacha));
+    m += "# HELP sealpipe_replay_cache_entries First handshake messages remembered to refuse "
+         "replays (-d; bounded, DESIGN.md 3.5).\n"
+         "# TYPE sealpipe_replay_cache_entries gauge\n";
+    appendf(m, "sealpipe_replay_cache_entries %zu\n", ctx.replay.size());
     auto keys = ctx.keys.get();
     m += "# HELP sealpipe_keys Keys loaded (the -e side uses the first).\n"
          "# TYPE sealpipe_keys gauge\n";

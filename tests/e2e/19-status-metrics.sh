@@ -50,6 +50,8 @@ wait_for six_handshakes
 [ "$(metric 'sealpipe_plaintext_bytes_total{direction="out"}')" -ge 500000 ] || fail "bytes out (to the target)"
 [ "$(metric 'sealpipe_plaintext_bytes_total{direction="in"}')" -ge 500000 ] || fail "bytes in (from the target)"
 [ "$(metric sealpipe_keys)" = 2 ] || fail "keys"
+# The six authenticated first messages; the wrong key's is never remembered.
+[ "$(metric sealpipe_replay_cache_entries)" = 6 ] || fail "replay cache $(metric sealpipe_replay_cache_entries), expected 6"
 [ "$(metric 'sealpipe_handshake_duration_seconds_count')" = 6 ] || fail "handshake count $(metric 'sealpipe_handshake_duration_seconds_count')"
 [ "$(metric 'sealpipe_handshake_duration_seconds_bucket{le="+Inf"}')" = 6 ] || fail "histogram +Inf"
 sessions=$(( $(metric 'sealpipe_sessions_total{cipher="aes-256-gcm"}') + $(metric 'sealpipe_sessions_total{cipher="chacha20-poly1305"}') ))
