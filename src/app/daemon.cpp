@@ -127,10 +127,7 @@ void on_stop_signal(evutil_socket_t sig, short, void *arg) noexcept {
                  "(send it again to abort them)",
                  name, rt.open_connections());
         if (rt.opts->drain_timeout_s > 0 && rt.open_connections() > 0) {
-            const auto ms = static_cast<uint64_t>(rt.opts->drain_timeout_s * 1000);
-            struct timeval tv;
-            tv.tv_sec = static_cast<time_t>(ms / 1000);
-            tv.tv_usec = static_cast<suseconds_t>((ms % 1000) * 1000);
+            const auto tv = util::timeval_ms(static_cast<uint64_t>(rt.opts->drain_timeout_s * 1000));
             evtimer_add(rt.drain_timer, &tv);
         }
         rt.busy_workers = rt.workers.size();
@@ -198,10 +195,7 @@ void on_usr1_signal(evutil_socket_t, short, void *arg) noexcept {
 void on_watchdog(evutil_socket_t, short, void *arg) noexcept {
     auto &rt = *static_cast<Runtime *>(arg);
     sys::sd_notify("WATCHDOG=1");
-    struct timeval tv;
-    const uint64_t half = rt.watchdog_us / 2;
-    tv.tv_sec = static_cast<time_t>(half / 1000000);
-    tv.tv_usec = static_cast<suseconds_t>(half % 1000000);
+    const auto tv = util::timeval_us(rt.watchdog_us / 2);
     evtimer_add(rt.watchdog, &tv);
 }
 

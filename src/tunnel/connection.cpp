@@ -1252,9 +1252,7 @@ void Connection::rearm_timer() {
     }
     // COARSE clock ticks are a few ms: wake a little late rather than early.
     const uint64_t wait = deadline > now ? deadline - now + 5 : 1;
-    struct timeval tv;
-    tv.tv_sec = static_cast<time_t>(wait / 1000);
-    tv.tv_usec = static_cast<suseconds_t>((wait % 1000) * 1000);
+    const auto tv = util::timeval_ms(wait);
     evtimer_add(&timer_ev_, &tv);
 }
 

@@ -78,9 +78,7 @@ void Worker::pause_accepting(uint64_t retry_ms) {
         paused_ = true;
     }
     if (retry_ms > 0) {
-        struct timeval tv;
-        tv.tv_sec = static_cast<time_t>(retry_ms / 1000);
-        tv.tv_usec = static_cast<suseconds_t>((retry_ms % 1000) * 1000);
+        const auto tv = util::timeval_ms(retry_ms);
         evtimer_add(&resume_ev_, &tv);
     }
 }
@@ -247,10 +245,7 @@ bool Worker::allow_auth_log(uint64_t now_ms, uint64_t &suppressed) {
     if (!ok && !auth_flush_armed_) {
         // A burst has started to be suppressed: say how much of it once the
         // window is over, even if no further failure comes to report it.
-        const uint64_t ms = auth_log_.interval_ms();
-        struct timeval tv;
-        tv.tv_sec = static_cast<time_t>(ms / 1000);
-        tv.tv_usec = static_cast<suseconds_t>((ms % 1000) * 1000);
+        const auto tv = util::timeval_ms(auth_log_.interval_ms());
         evtimer_add(&auth_flush_ev_, &tv);
         auth_flush_armed_ = true;
     }
