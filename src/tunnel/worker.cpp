@@ -69,6 +69,19 @@ bool Worker::at_limit() const noexcept {
     return ctx_.established.load(std::memory_order_relaxed) >= ctx_.cfg.max_connections;
 }
 
+// Take one -n slot, or fail if none is free. With --threads N every worker
+// counts against the same limit, so the check and the increment must be one
+// atomic step: a load followed by fetch_add let two workers both see the
+// last free slot and both take it.
+bool Worker::try_reserve_slot() noexcept {
+    size_t cur = ctx_.established.load(std::memory_order_relaxed);
+    do {
+        if (cur >= ctx_.cfg.max_connections)
+            return false;
+    } while (!ctx_.established.compare_exchange_weak(cur, cur + 1, std::memory_order_relaxed));
+    return true;
+}
+
 void Worker::pause_accepting(uint64_t retry_ms) {
     if (!listening_)
         return;
@@ -109,8 +122,10 @@ void Worker::on_resume(evutil_socket_t, short, void *arg) noexcept {
 
 void Worker::accept_batch(int lfd) {
     const TunnelConfig &cfg = ctx_.cfg;
+    const bool counts_at_accept = cfg.role != Role::Decrypt;
     for (int i = 0; i < ACCEPT_BATCH; ++i) {
-        if (at_limit()) {
+        // -e counts a connection from accept; -d only once it authenticates.
+        if (counts_at_accept ? !try_reserve_slot() : at_limit()) {
             uint64_t suppressed = 0;
             if (limit_log_.allow(util::now_ms(), suppressed))
                 log_warn("connection limit reached (-n %zu): not accepting until a connection ends",
@@ -124,6 +139,8 @@ void Worker::accept_batch(int lfd) {
                            SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             const int err = errno;
+            if (counts_at_accept)
+                ctx_.established.fetch_sub(1, std::memory_order_relaxed);
             if (err == EAGAIN || err == EWOULDBLOCK)
                 return;
             if (err == EINTR || err == ECONNABORTED || err == EPROTO)
@@ -154,8 +171,7 @@ void Worker::accept_batch(int lfd) {
             while (handshaking_.size() >= cfg.max_handshakes && !handshaking_.empty())
                 handshaking_.front()->abort(EndReason::Evicted);
         } else {
-            ctx_.established.fetch_add(1, std::memory_order_relaxed);
-            c->counted_established_ = true;
+            c->counted_established_ = true; // its slot was reserved above
         }
         handshaking_.push_back(c);
         ctx_.stats.handshakes_in_progress.fetch_add(1, std::memory_order_relaxed);
@@ -176,9 +192,8 @@ uint64_t Worker::adopt(net::UniqueFd plaintext, std::string peer) {
 }
 
 bool Worker::connection_authenticated(Connection *c) noexcept {
-    if (at_limit())
+    if (!try_reserve_slot())
         return false;
-    ctx_.established.fetch_add(1, std::memory_order_relaxed);
     c->counted_established_ = true;
     if (at_limit()) {
         uint64_t suppressed = 0;

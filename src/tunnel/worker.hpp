@@ -120,6 +120,7 @@ private:
     void pause_accepting(uint64_t retry_ms);
     void resume_accepting();
     bool at_limit() const noexcept;
+    bool try_reserve_slot() noexcept;
 
     Context &ctx_;
     event_base *base_ = nullptr;
