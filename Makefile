@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # A thin maintenance front end for meson and ninja. Every target that needs
 # Debian packages first runs scripts/install-deps, which installs only what
-# is missing and says what it installs. `make help` lists the targets.
+# is missing and says what it installs. `make` builds; `make help` lists the targets.
 
 SHELL := /bin/bash -eo pipefail
 BUILD ?= build
@@ -15,7 +15,7 @@ FUZZ_SECONDS ?= 300
 SOAK_SECONDS ?= 600
 DEPS := scripts/install-deps
 
-.DEFAULT_GOAL := help
+.DEFAULT_GOAL := build
 .PHONY: help deps build all test test-unit test-e2e asan valgrind fuzz fuzz-short bench \
         soak demo test-rabbitmq lint install uninstall clean
 
