@@ -168,7 +168,7 @@ void Worker::accept_batch(int lfd) {
         if (cfg.role == Role::Decrypt) {
             // DESIGN.md §8: handshakes have their own slots; a full set
             // loses its oldest member, never the newcomer.
-            while (handshaking_.size() >= cfg.max_handshakes && !handshaking_.empty())
+            while (handshaking_.size() >= ctx_.handshake_slots_per_worker() && !handshaking_.empty())
                 handshaking_.front()->abort(EndReason::Evicted);
         } else {
             c->counted_established_ = true; // its slot was reserved above

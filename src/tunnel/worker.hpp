@@ -7,9 +7,10 @@
 //  - -n: established connections across all workers (Context::established).
 //    At the limit the listener stops accepting (no busy loop) and says so
 //    once per burst; it resumes when a connection ends.
-//  - handshake slots (max_handshakes): on -d, a new connection that finds
-//    them full evicts the oldest handshake, so silent or slow clients cannot
-//    lock out real ones. On -e, handshakes count against -n.
+//  - handshake slots (max_handshakes, split evenly between workers): on -d,
+//    a new connection that finds its worker's share full evicts that
+//    worker's oldest handshake, so silent or slow clients cannot lock out
+//    real ones. On -e, handshakes count against -n.
 //
 // Thread-safety: a Worker's methods run on its own loop thread, except
 // request_stop(), which any thread may call.
@@ -51,6 +52,13 @@ struct Context {
     // at the -n limit must look again by itself, as the connection that
     // frees a slot may end on another thread.
     bool multi_worker = false;
+    // Each of the N workers keeps its own handshake list, so each gets
+    // max_handshakes / N slots and the process never holds more in all.
+    size_t handshake_slots_per_worker() const noexcept {
+        const size_t n = workers == 0 ? 1 : workers;
+        return cfg.max_handshakes / n > 0 ? cfg.max_handshakes / n : 1;
+    }
+    unsigned workers = 1;
 };
 
 class Worker {

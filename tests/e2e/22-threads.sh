@@ -40,8 +40,32 @@ max=$(awk '/^accept/ {n++; if (n > m) m = n} /^eof/ {n--} END {print m}' "$T/ech
 [ "$max" -le 3 ] || fail "$max connections at once with -n 3"
 pass "-n 3 holds across 2 threads (at most $max at once)"
 
+# --max-handshakes 10 across 2 threads: a silent flood never holds more
+# than 10 handshakes at once (each thread keeps 5), real clients still pass.
+d10="[127.0.0.1]:$(port)"
+start_daemon d10 -d -s "$d10" -t "$tgt" -k "$k" --threads 2 --max-handshakes 10 -n 0 \
+    --status "$T/d10.sock"
+start_bg flood "$SPTEST" flood "$d10" --conns 100 --mode silent --seconds 4
+hs_max=0
+in_progress() {
+    "$SPTEST" http "$T/d10.sock" /metrics | awk '/^sealpipe_handshakes_in_progress / {print $2}'
+}
+flooding() { [ "$(in_progress)" -ge 4 ]; }
+wait_for flooding
+while kill -0 "$PID_flood" 2>/dev/null; do
+    n=$(in_progress)
+    [ "$n" -gt "$hs_max" ] && hs_max=$n
+    [ "$n" -le 10 ] || fail "$n handshakes in progress with --max-handshakes 10"
+done
+wait "$PID_flood" || fail "flood failed"
+ok() { "$SPTEST" send "$e10" "$T/x" "$T/x10"; }
+e10="[127.0.0.1]:$(port)"
+start_daemon e10 -e -s "$e10" -t "$d10" -k "$k"
+ok || fail "-d with 2 threads does not serve after the flood"
+pass "--max-handshakes 10 holds across 2 threads (at most $hs_max at once)"
+
 "$SPTEST" send "$e" "$T/in1" "$T/drain" & c=$!
-wait_for accepted_at_least echo 7
+wait_for accepted_at_least echo 8
 stop_daemon e
 wait "$c" || fail "drain with threads lost the connection"
 cmp -s "$T/in1" "$T/drain" || fail "drain with threads: bytes differ"
