@@ -33,46 +33,11 @@
 #include <unistd.h>
 #include <vector>
 
+#include "toolkit.hpp"
+
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-[[noreturn]] void die(const std::string &msg) {
-    std::fprintf(stderr, "spbench: %s\n", msg.c_str());
-    std::exit(1);
-}
-
-struct Addr {
-    sockaddr_storage ss{};
-    socklen_t len = 0;
-};
-
-Addr parse_addr(const std::string &s) {
-    std::string host, port;
-    if (!s.empty() && s[0] == '[') {
-        size_t close = s.find(']');
-        host = s.substr(1, close - 1);
-        port = s.substr(close + 2);
-    } else {
-        size_t colon = s.rfind(':');
-        host = s.substr(0, colon);
-        port = s.substr(colon + 1);
-    }
-    addrinfo hints{}, *res = nullptr;
-    hints.ai_socktype = SOCK_STREAM;
-    if (getaddrinfo(host.c_str(), port.c_str(), &hints, &res) != 0 || res == nullptr)
-        die("cannot resolve " + s);
-    Addr a;
-    std::memcpy(&a.ss, res->ai_addr, res->ai_addrlen);
-    a.len = res->ai_addrlen;
-    freeaddrinfo(res);
-    return a;
-}
-
-void nodelay(int fd) {
-    int one = 1;
-    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-}
+using namespace toolkit;
 
 int connect_blocking(const Addr &a) {
     int fd = ::socket(a.ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -82,44 +47,8 @@ int connect_blocking(const Addr &a) {
         ::close(fd);
         return -1;
     }
-    nodelay(fd);
+    set_nodelay(fd);
     return fd;
-}
-
-bool send_all(int fd, const uint8_t *p, size_t n) {
-    while (n > 0) {
-        ssize_t w = ::send(fd, p, n, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return false;
-        p += w;
-        n -= static_cast<size_t>(w);
-    }
-    return true;
-}
-
-bool recv_all(int fd, uint8_t *p, size_t n) {
-    while (n > 0) {
-        ssize_t r = ::recv(fd, p, n, 0);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return false;
-        p += r;
-        n -= static_cast<size_t>(r);
-    }
-    return true;
-}
-
-std::string arg(std::vector<std::string> &args, const std::string &name, const std::string &def) {
-    for (size_t i = 0; i + 1 < args.size(); ++i)
-        if (args[i] == name) {
-            std::string v = args[i + 1];
-            args.erase(args.begin() + static_cast<long>(i), args.begin() + static_cast<long>(i) + 2);
-            return v;
-        }
-    return def;
 }
 
 double percentile(std::vector<double> &v, double p) {
@@ -167,7 +96,7 @@ int cmd_echod(std::vector<std::string> args) {
                     int c = ::accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
                     if (c < 0)
                         break;
-                    nodelay(c);
+                    set_nodelay(c);
                     epoll_event cev{};
                     cev.events = EPOLLIN | EPOLLRDHUP;
                     cev.data.fd = c;
@@ -212,9 +141,9 @@ int cmd_echod(std::vector<std::string> args) {
 }
 
 int cmd_connrate(std::vector<std::string> args) {
-    const double seconds = std::stod(arg(args, "--seconds", "5"));
-    const int concurrency = std::stoi(arg(args, "--concurrency", "8"));
-    const size_t size = std::stoul(arg(args, "--size", "64"));
+    const double seconds = std::stod(arg_value(args, "--seconds", "5"));
+    const int concurrency = std::stoi(arg_value(args, "--concurrency", "8"));
+    const size_t size = std::stoul(arg_value(args, "--size", "64"));
     if (args.size() != 1)
         die("usage: connrate ADDR --seconds S --concurrency C [--size N]");
     raise_nofile();
@@ -262,8 +191,8 @@ int cmd_connrate(std::vector<std::string> args) {
 }
 
 int cmd_latency(std::vector<std::string> args) {
-    const long count = std::stol(arg(args, "--count", "20000"));
-    const size_t size = std::stoul(arg(args, "--size", "64"));
+    const long count = std::stol(arg_value(args, "--count", "20000"));
+    const size_t size = std::stoul(arg_value(args, "--size", "64"));
     if (args.size() != 1)
         die("usage: latency ADDR --count N [--size N]");
     const Addr a = parse_addr(args[0]);
@@ -290,8 +219,8 @@ int cmd_latency(std::vector<std::string> args) {
 }
 
 int cmd_hold(std::vector<std::string> args) {
-    const long conns = std::stol(arg(args, "--conns", "1000"));
-    const int parallel = std::stoi(arg(args, "--parallel", "32"));
+    const long conns = std::stol(arg_value(args, "--conns", "1000"));
+    const int parallel = std::stoi(arg_value(args, "--parallel", "32"));
     if (args.size() != 1)
         die("usage: hold ADDR --conns N");
     raise_nofile();
@@ -331,6 +260,7 @@ int cmd_hold(std::vector<std::string> args) {
 } // namespace
 
 int main(int argc, char **argv) {
+    toolkit::tool_name = "spbench";
     std::signal(SIGPIPE, SIG_IGN);
     if (argc < 2)
         die("usage: spbench echod|connrate|latency|hold ...");

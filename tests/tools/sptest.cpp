@@ -42,49 +42,11 @@
 #include <unistd.h>
 #include <vector>
 
+#include "toolkit.hpp"
+
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-[[noreturn]] void die(const std::string &msg) {
-    std::fprintf(stderr, "sptest: %s\n", msg.c_str());
-    std::exit(12);
-}
-
-struct Addr {
-    sockaddr_storage ss{};
-    socklen_t len = 0;
-};
-
-// "[1.2.3.4]:p", "[::1]:p", "host:p" or "/path".
-Addr parse_addr(const std::string &s) {
-    Addr a;
-    if (!s.empty() && s[0] == '/') {
-        auto *un = reinterpret_cast<sockaddr_un *>(&a.ss);
-        un->sun_family = AF_UNIX;
-        std::snprintf(un->sun_path, sizeof un->sun_path, "%s", s.c_str());
-        a.len = sizeof(sockaddr_un);
-        return a;
-    }
-    std::string host, port;
-    if (!s.empty() && s[0] == '[') {
-        size_t close = s.find(']');
-        host = s.substr(1, close - 1);
-        port = s.substr(close + 2);
-    } else {
-        size_t colon = s.rfind(':');
-        host = s.substr(0, colon);
-        port = s.substr(colon + 1);
-    }
-    addrinfo hints{}, *res = nullptr;
-    hints.ai_socktype = SOCK_STREAM;
-    if (getaddrinfo(host.c_str(), port.c_str(), &hints, &res) != 0 || res == nullptr)
-        die("cannot resolve " + s);
-    std::memcpy(&a.ss, res->ai_addr, res->ai_addrlen);
-    a.len = res->ai_addrlen;
-    freeaddrinfo(res);
-    return a;
-}
+using namespace toolkit;
 
 int listen_on(const std::string &s) {
     Addr a = parse_addr(s);
@@ -117,50 +79,15 @@ int connect_to(const std::string &s, int &err, const std::string &bind_to = "") 
         ::close(fd);
         return -1;
     }
-    if (a.ss.ss_family != AF_UNIX) {
-        int one = 1;
-        ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    }
+    if (a.ss.ss_family != AF_UNIX)
+        set_nodelay(fd);
     return fd;
-}
-
-bool write_all(int fd, const uint8_t *p, size_t n) {
-    while (n > 0) {
-        ssize_t w = ::send(fd, p, n, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return false;
-        p += w;
-        n -= static_cast<size_t>(w);
-    }
-    return true;
 }
 
 void reset_close(int fd) {
     struct linger lg {1, 0};
     ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
     ::close(fd);
-}
-
-std::string arg_value(std::vector<std::string> &args, const std::string &name,
-                      const std::string &def = "") {
-    for (size_t i = 0; i + 1 < args.size(); ++i)
-        if (args[i] == name) {
-            std::string v = args[i + 1];
-            args.erase(args.begin() + static_cast<long>(i), args.begin() + static_cast<long>(i) + 2);
-            return v;
-        }
-    return def;
-}
-
-bool arg_flag(std::vector<std::string> &args, const std::string &name) {
-    for (size_t i = 0; i < args.size(); ++i)
-        if (args[i] == name) {
-            args.erase(args.begin() + static_cast<long>(i));
-            return true;
-        }
-    return false;
 }
 
 std::mutex g_log_mu;
@@ -267,7 +194,7 @@ int cmd_echo(std::vector<std::string> args) {
                     reset_close(c);
                     return;
                 }
-                if (!sink && !write_all(c, buf.data(), static_cast<size_t>(n))) {
+                if (!sink && !send_all(c, buf.data(), static_cast<size_t>(n))) {
                     logline("write-failed %ld %ld", id, total);
                     break;
                 }
@@ -325,7 +252,7 @@ int cmd_send(std::vector<std::string> args) {
             if (n <= 0)
                 break;
             if (reset_after >= 0 && sent + n >= reset_after) {
-                write_all(fd, buf.data(), static_cast<size_t>(reset_after - sent));
+                send_all(fd, buf.data(), static_cast<size_t>(reset_after - sent));
                 // Give the bytes a moment to leave, then abort with RST.
                 std::this_thread::sleep_for(std::chrono::milliseconds(100));
                 // Linger 0, then wake the reader: the close(2) that follows in
@@ -337,7 +264,7 @@ int cmd_send(std::vector<std::string> args) {
                 return;
             }
             sent += n;
-            if (!write_all(fd, buf.data(), static_cast<size_t>(n))) {
+            if (!send_all(fd, buf.data(), static_cast<size_t>(n))) {
                 send_ok = false;
                 return;
             }
@@ -414,7 +341,7 @@ int cmd_load(std::vector<std::string> args) {
                     ++connected;
                 }
                 all_connected.notify_all();
-                bool good = write_all(fd, data.data(), data.size());
+                bool good = send_all(fd, data.data(), data.size());
                 if (hold_ms > 0) {
                     // Keep every connection open at once before finishing;
                     // sleep on a condition variable, not a polling loop, so
@@ -532,7 +459,7 @@ void relay_direction(int from, int to, bool act, const RelayPlan &plan, const ch
             for (long at : {plan.fin_at, plan.rst_at, plan.stall_at}) {
                 if (at >= offset && at < end) {
                     const size_t keep = static_cast<size_t>(at - offset);
-                    write_all(to, chunk.data(), keep);
+                    send_all(to, chunk.data(), keep);
                     if (at == plan.fin_at) {
                         logline("%s fin at %ld", name, at);
                         ::shutdown(to, SHUT_WR);
@@ -558,7 +485,7 @@ void relay_direction(int from, int to, bool act, const RelayPlan &plan, const ch
         }
         offset += n;
         if (!record_level) {
-            if (!write_all(to, chunk.data(), chunk.size()))
+            if (!send_all(to, chunk.data(), chunk.size()))
                 break;
             continue;
         }
@@ -573,14 +500,14 @@ void relay_direction(int from, int to, bool act, const RelayPlan &plan, const ch
                 held = frame;
                 continue;
             }
-            write_all(to, frame.data(), frame.size());
+            send_all(to, frame.data(), frame.size());
             if (plan.dup_record >= 0 && idx == plan.dup_record) {
                 logline("%s duplicated record %ld", name, idx);
-                write_all(to, frame.data(), frame.size());
+                send_all(to, frame.data(), frame.size());
             }
             if (!held.empty() && idx == plan.swap_record + 1) {
                 logline("%s swapped records %ld and %ld", name, plan.swap_record, idx);
-                write_all(to, held.data(), held.size());
+                send_all(to, held.data(), held.size());
                 held.clear();
             }
         }
@@ -653,7 +580,7 @@ int cmd_replay(std::vector<std::string> args) {
     while ((r = std::fread(b, 1, sizeof b, f)) > 0)
         data.insert(data.end(), b, b + r);
     std::fclose(f);
-    write_all(fd, data.data(), data.size());
+    send_all(fd, data.data(), data.size());
     long got = 0;
     pollfd p{fd, POLLIN, 0};
     const char *how = "timeout";
@@ -830,7 +757,7 @@ int cmd_proxy_target(std::vector<std::string> args) {
                 ssize_t n = ::recv(c, buf.data(), buf.size(), 0);
                 if (n <= 0)
                     break;
-                write_all(c, buf.data(), static_cast<size_t>(n));
+                send_all(c, buf.data(), static_cast<size_t>(n));
             }
             ::shutdown(c, SHUT_WR);
             ::close(c);
@@ -872,7 +799,7 @@ int cmd_http(std::vector<std::string> args) {
         return 11;
     }
     const std::string req = "GET " + args[1] + " HTTP/1.0\r\nHost: sealpipe\r\n\r\n";
-    write_all(fd, reinterpret_cast<const uint8_t *>(req.data()), req.size());
+    send_all(fd, reinterpret_cast<const uint8_t *>(req.data()), req.size());
     std::string resp;
     char buf[4096];
     while (true) {
@@ -893,6 +820,8 @@ int cmd_http(std::vector<std::string> args) {
 } // namespace
 
 int main(int argc, char **argv) {
+    toolkit::tool_name = "sptest";
+    toolkit::die_status = 12;
     if (argc < 2)
         die("usage: sptest free-port|echo|send|load|relay|replay|flood|notify-wait|proxy-target ...");
     std::signal(SIGPIPE, SIG_IGN);
