@@ -56,6 +56,11 @@ Address parse_address(std::string_view text_in, bool port_optional) {
     a.text = text;
     if (text.empty())
         throw AddressError(std::string("empty address: ") + FORMS);
+    // A NUL would cut the name short at c_str() and make it mean another
+    // address; other control characters are never part of a valid one.
+    for (const char ch : text)
+        if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f)
+            throw AddressError("address contains a control character: " + std::string(FORMS));
 
     if (text[0] == '/') {
         if (text.size() >= sizeof(sockaddr_un::sun_path))
