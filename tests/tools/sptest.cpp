@@ -84,10 +84,28 @@ int connect_to(const std::string &s, int &err, const std::string &bind_to = "") 
     return fd;
 }
 
-void reset_close(int fd) {
+void set_linger0(int fd) {
     struct linger lg {1, 0};
     ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+}
+
+void reset_close(int fd) {
+    set_linger0(fd);
     ::close(fd);
+}
+
+// The relay's two threads share both sockets, and only the thread that
+// accepted closes them, after both have stopped: a close() while the other
+// thread is blocked in recv() on the same socket would neither wake it nor
+// send the reset until that recv() returned. So a reset is armed here
+// (SO_LINGER 0: the final close sends RST, never FIN) and the other thread
+// woken with shutdown(SHUT_RD), which sends nothing to the peer.
+void relay_abort(int a, int b, std::atomic<bool> &dead) {
+    dead = true;
+    set_linger0(a);
+    set_linger0(b);
+    ::shutdown(a, SHUT_RD);
+    ::shutdown(b, SHUT_RD);
 }
 
 std::mutex g_log_mu;
@@ -418,7 +436,7 @@ struct Framer {
 };
 
 void relay_direction(int from, int to, bool act, const RelayPlan &plan, const char *name,
-                     int other_from, std::atomic<bool> &dead) {
+                     std::atomic<bool> &dead) {
     std::vector<uint8_t> buf(65536);
     long offset = 0;
     FILE *rec = act && !plan.record.empty() ? std::fopen(plan.record.c_str(), "wb") : nullptr;
@@ -430,11 +448,13 @@ void relay_direction(int from, int to, bool act, const RelayPlan &plan, const ch
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
+            if (dead)
+                break; // the other direction reset the connection
             logline("%s eof after %ld", name, offset);
             if (n == 0)
                 ::shutdown(to, SHUT_WR);
             else
-                reset_close(to);
+                relay_abort(from, to, dead); // pass the reset on
             break;
         }
         if (rec != nullptr) {
@@ -468,10 +488,7 @@ void relay_direction(int from, int to, bool act, const RelayPlan &plan, const ch
                         }
                     } else if (at == plan.rst_at) {
                         logline("%s rst at %ld", name, at);
-                        dead = true;
-                        reset_close(to);
-                        reset_close(from);
-                        ::shutdown(other_from, SHUT_RDWR);
+                        relay_abort(from, to, dead);
                     } else {
                         logline("%s stalled at %ld", name, at);
                         while (!dead)
@@ -552,9 +569,9 @@ int cmd_relay(std::vector<std::string> args) {
             }
             logline("conn %ld", n);
             std::atomic<bool> dead{false};
-            std::thread up(relay_direction, c, s, act && plan.dir == "up", std::cref(plan), "up", s,
+            std::thread up(relay_direction, c, s, act && plan.dir == "up", std::cref(plan), "up",
                            std::ref(dead));
-            relay_direction(s, c, act && plan.dir == "down", plan, "down", c, dead);
+            relay_direction(s, c, act && plan.dir == "down", plan, "down", dead);
             up.join();
             ::close(c);
             ::close(s);
