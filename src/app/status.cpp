@@ -115,6 +115,10 @@ std::string render_metrics(tunnel::Context &ctx, const StatusInfo &info, bool st
     appendf(m, "sealpipe_handshake_duration_seconds_sum %.6f\n",
             static_cast<double>(load(st.handshake_us_sum)) / 1e6);
     appendf(m, "sealpipe_handshake_duration_seconds_count %" PRIu64 "\n", load(st.handshake_count));
+    m += "# HELP sealpipe_handshake_retries_total Handshakes retried because the -d side closed "
+         "before answering (-e; DESIGN.md 3.8).\n"
+         "# TYPE sealpipe_handshake_retries_total counter\n";
+    appendf(m, "sealpipe_handshake_retries_total %" PRIu64 "\n", load(st.handshake_retries));
     m += "# HELP sealpipe_sessions_total Sessions by negotiated transport cipher.\n"
          "# TYPE sealpipe_sessions_total counter\n";
     appendf(m, "sealpipe_sessions_total{cipher=\"aes-256-gcm\"} %" PRIu64 "\n", load(st.ciphers_aes));

@@ -408,6 +408,8 @@ bool Connection::handshake_flush() {
             if (errno == EINTR)
                 continue;
             end_errno_ = errno;
+            if (retry_handshake())
+                return false;
             fail(role_ == Role::Encrypt ? EndReason::HandshakeFailed : EndReason::Truncated,
                  ResetReason::ProtocolError);
             return false;
@@ -451,11 +453,15 @@ bool Connection::handshake_read(size_t &body_len) {
             if (errno == EINTR)
                 continue;
             end_errno_ = errno;
+            if (retry_handshake())
+                return false;
             hs_error_ = crypto::HandshakeError::AuthFailed;
             fail(EndReason::HandshakeFailed, ResetReason::ProtocolError);
             return false;
         }
         if (n == 0) {
+            if (retry_handshake())
+                return false;
             // The peer closed mid-handshake. For the initiator this is what
             // a wrong key looks like: the responder stays silent and closes.
             hs_error_ = crypto::HandshakeError::AuthFailed;
@@ -466,6 +472,41 @@ bool Connection::handshake_read(size_t &body_len) {
         hs_->in_len += static_cast<size_t>(n);
         last_rx_ms_ = util::now_ms();
     }
+}
+
+// -e only: the -d side closed or reset the connection before sending a
+// single byte of msg2. That is what a wrong key looks like, but also what a
+// -d under a handshake flood does to a handshake it evicted before msg1
+// arrived, or a -d that was restarting (DESIGN.md §3.8). Nothing has been
+// read from the plaintext client yet and the -d has not connected to its
+// target, so a second handshake on a new connection, with a new ephemeral
+// key, can deliver nothing twice. One retry, within the -o deadline the
+// handshake already has; a second failure is reported as usual.
+bool Connection::retry_handshake() {
+    if (role_ != Role::Encrypt || state_ != State::Handshake || !hs_ || hs_->in_len != 0 ||
+        handshake_retries_left_ == 0)
+        return false;
+    --handshake_retries_left_;
+    const int err = end_errno_;
+    if (enc_ev_set_) {
+        event_del(&enc_ev_);
+        enc_ev_set_ = false;
+    }
+    net::close_with_reset(enc_fd_);
+    enc_fd_ = -1;
+    enc_readable_ = enc_writable_ = false;
+    hs_.reset();
+    keys_.reset();
+    end_errno_ = 0;
+    state_ = State::ConnectPeer;
+    w_.ctx().stats.handshake_retries.fetch_add(1, std::memory_order_relaxed);
+    log_debug("conn %llu %s: the peer closed before answering the handshake (%s); retrying once",
+              static_cast<unsigned long long>(id_), peer_.c_str(),
+              err != 0 ? util::errno_string(err).c_str() : "end of stream");
+    if (!targets_)
+        targets_ = w_.ctx().targets.get();
+    begin_connect();
+    return true;
 }
 
 void Connection::handshake_io(short) {

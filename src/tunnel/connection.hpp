@@ -116,6 +116,7 @@ private:
     void handshake_io(short what);
     bool handshake_read(size_t &body_len);
     bool handshake_flush();
+    bool retry_handshake();
     void initiator_got_msg2();
     void responder_got_msg1();
     void start_open_directions(crypto::HandshakeResult &result);
@@ -185,6 +186,9 @@ private:
 
     std::unique_ptr<HandshakeIo> hs_;
     std::shared_ptr<const KeySet> keys_; // held while the handshake needs them
+    // -e: a -d that closes before the first byte of msg2 gets one more
+    // handshake on a new connection (DESIGN.md §3.8).
+    uint8_t handshake_retries_left_ = 1;
     crypto::HandshakeError hs_error_ = crypto::HandshakeError::None;
     proto::ResetReason peer_reset_reason_ = proto::ResetReason::PlaintextReset;
 

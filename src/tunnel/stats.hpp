@@ -53,6 +53,7 @@ struct Stats {
     std::atomic<uint64_t> handshake_count{0};
     std::atomic<uint64_t> ciphers_chacha{0};
     std::atomic<uint64_t> ciphers_aes{0};
+    std::atomic<uint64_t> handshake_retries{0}; // -e: see Connection::retry_handshake
 
     void record_handshake(uint64_t us) noexcept {
         size_t i = 0;

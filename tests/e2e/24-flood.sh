@@ -5,7 +5,8 @@
 #   send nothing, 500 that send random bytes, and 500 that send one byte
 #   per second, each replaced as soon as -d drops it;
 # - meanwhile real clients, through -e, make 300 connections (echo checked
-#   byte for byte): all of them complete, none waits for the -o timeout;
+#   byte for byte): all of them complete, none waits for the -o timeout (a
+#   handshake -d evicted before its msg1 arrived is retried once by -e);
 # - handshake slots are capped (--max-handshakes 200 here): -d evicts the
 #   oldest, keeps its descriptors bounded, never lets an unauthenticated
 #   connection reach the target, and logs the failures rate-limited;
@@ -18,7 +19,7 @@ d="[127.0.0.1]:$(port)"
 e="[127.0.0.1]:$(port)"
 start_echo echo "$tgt"
 start_daemon d -d -s "$d" -t "$tgt" -k "$k" --max-handshakes 200 -n 0 --status "$T/st.sock"
-start_daemon e -e -s "$e" -t "$d" -k "$k" -n 0
+start_daemon e -e -s "$e" -t "$d" -k "$k" -n 0 --status "$T/e-st.sock"
 dpid=$(cat "$T/d.pid")
 base_fds=$(fd_count "$dpid")
 secs=$((8 / (SP_SCALE > 1 ? 2 : 1)))
@@ -39,7 +40,11 @@ while kill -0 "$load" 2>/dev/null; do
     sleep 0.05
 done
 wait "$load" || fail "real clients failed during the flood: $(cat "$T/load.out")"
-pass "during the flood: $(cat "$T/load.out") real connections; -d peaked at $max_fds descriptors"
+# A real handshake evicted before its msg1 arrived is retried by -e
+# (DESIGN.md §3.8); how many were is reported, not asserted: it depends on
+# how far the flood gets ahead of -e on this machine.
+retried=$("$SPTEST" http "$T/e-st.sock" /metrics | awk '$1 == "sealpipe_handshake_retries_total" {print $2}')
+pass "during the flood: $(cat "$T/load.out") real connections ($retried handshakes retried); -d peaked at $max_fds descriptors"
 # 200 handshake slots, the real connections (2 fds each) and a few more.
 [ "$max_fds" -lt $((base_fds + 200 + 2 * 8 + 20)) ] || fail "-d used $max_fds descriptors; handshakes are not capped"
 for f in silent garbage slow; do
