@@ -284,7 +284,6 @@ int run_daemon(const DaemonOptions &o) {
     }
     ctx.keys.set(keys);
     ctx.targets.set(std::make_shared<const tunnel::Targets>(plan.targets));
-    ctx.multi_worker = o.threads > 1;
     ctx.workers = o.threads;
 
     if (o.check) {

@@ -130,7 +130,7 @@ void Worker::accept_batch(int lfd) {
             if (limit_log_.allow(util::now_ms(), suppressed))
                 log_warn("connection limit reached (-n %zu): not accepting until a connection ends",
                                cfg.max_connections);
-            pause_accepting(ctx_.multi_worker ? 100 : 0);
+            pause_accepting(ctx_.multi_worker() ? 100 : 0);
             return;
         }
         sockaddr_storage ss{};
@@ -200,7 +200,7 @@ bool Worker::connection_authenticated(Connection *c) noexcept {
         if (limit_log_.allow(util::now_ms(), suppressed))
             log_warn("connection limit reached (-n %zu): not accepting until a connection ends",
                            ctx_.cfg.max_connections);
-        pause_accepting(ctx_.multi_worker ? 100 : 0);
+        pause_accepting(ctx_.multi_worker() ? 100 : 0);
     }
     return true;
 }

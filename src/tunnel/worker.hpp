@@ -48,17 +48,19 @@ struct Context {
     Stats stats;
     std::atomic<size_t> established{0}; // counted against -n
     std::atomic<uint64_t> next_id{1};
-    // More than one worker share the listener (--threads): a worker paused
-    // at the -n limit must look again by itself, as the connection that
-    // frees a slot may end on another thread.
-    bool multi_worker = false;
-    // Each of the N workers keeps its own handshake list, so each gets
-    // max_handshakes / N slots and the process never holds more in all.
-    size_t handshake_slots_per_worker() const noexcept {
-        const size_t n = workers == 0 ? 1 : workers;
-        return cfg.max_handshakes / n > 0 ? cfg.max_handshakes / n : 1;
-    }
+    // The number of workers (--threads).
     unsigned workers = 1;
+
+    // More than one worker share the listener: a worker paused at the -n
+    // limit must look again by itself, as the connection that frees a slot
+    // may end on another thread.
+    bool multi_worker() const noexcept { return workers > 1; }
+    // Each worker keeps its own handshake list, so each gets
+    // max_handshakes / workers slots and the process never holds more.
+    size_t handshake_slots_per_worker() const noexcept {
+        const size_t share = cfg.max_handshakes / (workers == 0 ? 1 : workers);
+        return share > 0 ? share : 1;
+    }
 };
 
 class Worker {
