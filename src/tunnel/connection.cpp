@@ -173,6 +173,20 @@ void Connection::register_fd(struct event &ev, int fd, event_callback_fn cb) {
     event_add(&ev, nullptr);
 }
 
+void Connection::close_socket(int &fd, struct event &ev, bool &ev_set, bool reset) noexcept {
+    if (ev_set) {
+        event_del(&ev);
+        ev_set = false;
+    }
+    if (fd < 0)
+        return;
+    if (reset)
+        net::close_with_reset(fd);
+    else
+        ::close(fd);
+    fd = -1;
+}
+
 void Connection::start() {
     Guard g(this, w_, depth_);
     try {
@@ -335,16 +349,10 @@ void Connection::connect_ready() {
     if (err != 0) {
         last_connect_errno_ = err;
         if (outbound_enc) {
-            event_del(&enc_ev_);
-            enc_ev_set_ = false;
-            ::close(enc_fd_);
-            enc_fd_ = -1;
+            close_socket(enc_fd_, enc_ev_, enc_ev_set_, false);
             enc_readable_ = enc_writable_ = false;
         } else {
-            event_del(&plain_ev_);
-            plain_ev_set_ = false;
-            ::close(plain_fd_);
-            plain_fd_ = -1;
+            close_socket(plain_fd_, plain_ev_, plain_ev_set_, false);
             plain_readable_ = plain_writable_ = false;
         }
         try_next_address();
@@ -488,12 +496,7 @@ bool Connection::retry_handshake() {
         return false;
     --handshake_retries_left_;
     const int err = end_errno_;
-    if (enc_ev_set_) {
-        event_del(&enc_ev_);
-        enc_ev_set_ = false;
-    }
-    net::close_with_reset(enc_fd_);
-    enc_fd_ = -1;
+    close_socket(enc_fd_, enc_ev_, enc_ev_set_, true);
     enc_readable_ = enc_writable_ = false;
     hs_.reset();
     keys_.reset();
@@ -1031,12 +1034,7 @@ void Connection::maybe_finish_clean() {
         iov_n_ > iov_i_)
         return;
     // Both directions are closed and delivered.
-    if (plain_ev_set_) {
-        event_del(&plain_ev_);
-        plain_ev_set_ = false;
-    }
-    ::close(plain_fd_);
-    plain_fd_ = -1;
+    close_socket(plain_fd_, plain_ev_, plain_ev_set_, false);
     w_.pool().put(down_buf_);
     down_buf_ = nullptr;
     if (enc_eof_) {
@@ -1100,14 +1098,8 @@ void Connection::fail(EndReason why, ResetReason reason) {
     if (state_ == State::Done || state_ == State::Draining)
         return;
     // The plaintext side learns of the abort at once, as a reset.
-    if (plain_fd_ >= 0) {
-        if (plain_ev_set_) {
-            event_del(&plain_ev_);
-            plain_ev_set_ = false;
-        }
-        net::close_with_reset(plain_fd_);
-        plain_fd_ = -1;
-    }
+    if (plain_fd_ >= 0)
+        close_socket(plain_fd_, plain_ev_, plain_ev_set_, true);
     // Tell the peer with a RESET if there is a session and the encrypted
     // socket still works (not after a truncation, a protocol error or the
     // peer's own RESET, and not to a peer presumed dead). The RESET goes
@@ -1135,19 +1127,9 @@ void Connection::fail(EndReason why, ResetReason reason) {
         } catch (const std::bad_alloc &) {
         }
     }
-    if (enc_fd_ >= 0) {
-        if (enc_ev_set_) {
-            event_del(&enc_ev_);
-            enc_ev_set_ = false;
-        }
-        // An unauthenticated peer always gets the same reset (DESIGN.md
-        // §3.7).
-        if (!have_session)
-            net::close_with_reset(enc_fd_);
-        else
-            ::close(enc_fd_);
-        enc_fd_ = -1;
-    }
+    // An unauthenticated peer always gets the same reset (DESIGN.md §3.7).
+    if (enc_fd_ >= 0)
+        close_socket(enc_fd_, enc_ev_, enc_ev_set_, !have_session);
     finish(why);
 }
 
@@ -1157,31 +1139,17 @@ void Connection::finish(EndReason why) {
     const State was = state_;
     state_ = State::Done;
     end_ = why;
-    if (plain_ev_set_) {
-        event_del(&plain_ev_);
-        plain_ev_set_ = false;
-    }
-    if (enc_ev_set_) {
-        event_del(&enc_ev_);
-        enc_ev_set_ = false;
-    }
+    close_socket(plain_fd_, plain_ev_, plain_ev_set_, false);
+    close_socket(enc_fd_, enc_ev_, enc_ev_set_, false);
     if (timer_set_)
         event_del(&timer_ev_);
-    if (plain_fd_ >= 0) {
-        ::close(plain_fd_);
-        plain_fd_ = -1;
-    }
-    if (enc_fd_ >= 0) {
-        ::close(enc_fd_);
-        enc_fd_ = -1;
-    }
     release_buffers();
     hs_.reset();
     keys_.reset();
     w_.cancel_defer(this);
     w_.handshake_done(this);
     if (counted_established_) {
-        w_.ctx().established.fetch_sub(1, std::memory_order_relaxed);
+        w_.ctx().release_slot();
         counted_established_ = false;
     }
     auto &st = w_.ctx().stats;

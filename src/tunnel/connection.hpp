@@ -153,6 +153,9 @@ private:
     void ensure_down_buffer();
     void release_buffers() noexcept;
     void register_fd(struct event &ev, int fd, event_callback_fn cb);
+    // Unregister ${ev} (if set) and close ${fd} (if open; with a reset if
+    // ${reset}), leaving fd = -1 and ev_set = false.
+    static void close_socket(int &fd, struct event &ev, bool &ev_set, bool reset) noexcept;
 
     friend class Worker;
 

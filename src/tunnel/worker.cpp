@@ -69,19 +69,6 @@ bool Worker::at_limit() const noexcept {
     return ctx_.established.load(std::memory_order_relaxed) >= ctx_.cfg.max_connections;
 }
 
-// Take one -n slot, or fail if none is free. With --threads N every worker
-// counts against the same limit, so the check and the increment must be one
-// atomic step: a load followed by fetch_add let two workers both see the
-// last free slot and both take it.
-bool Worker::try_reserve_slot() noexcept {
-    size_t cur = ctx_.established.load(std::memory_order_relaxed);
-    do {
-        if (cur >= ctx_.cfg.max_connections)
-            return false;
-    } while (!ctx_.established.compare_exchange_weak(cur, cur + 1, std::memory_order_relaxed));
-    return true;
-}
-
 void Worker::pause_accepting(uint64_t retry_ms) {
     if (!listening_)
         return;
@@ -125,7 +112,7 @@ void Worker::accept_batch(int lfd) {
     const bool counts_at_accept = cfg.role != Role::Decrypt;
     for (int i = 0; i < ACCEPT_BATCH; ++i) {
         // -e counts a connection from accept; -d only once it authenticates.
-        if (counts_at_accept ? !try_reserve_slot() : at_limit()) {
+        if (counts_at_accept ? !ctx_.try_reserve_slot() : at_limit()) {
             uint64_t suppressed = 0;
             if (limit_log_.allow(util::now_ms(), suppressed))
                 log_warn("connection limit reached (-n %zu): not accepting until a connection ends",
@@ -140,7 +127,7 @@ void Worker::accept_batch(int lfd) {
         if (fd < 0) {
             const int err = errno;
             if (counts_at_accept)
-                ctx_.established.fetch_sub(1, std::memory_order_relaxed);
+                ctx_.release_slot();
             if (err == EAGAIN || err == EWOULDBLOCK)
                 return;
             if (err == EINTR || err == ECONNABORTED || err == EPROTO)
@@ -192,7 +179,7 @@ uint64_t Worker::adopt(net::UniqueFd plaintext, std::string peer) {
 }
 
 bool Worker::connection_authenticated(Connection *c) noexcept {
-    if (!try_reserve_slot())
+    if (!ctx_.try_reserve_slot())
         return false;
     c->counted_established_ = true;
     if (at_limit()) {

@@ -51,6 +51,19 @@ struct Context {
     // The number of workers (--threads).
     unsigned workers = 1;
 
+    // Take one -n slot, or fail if none is free. Every worker counts against
+    // the same limit, so the check and the increment are one atomic step: a
+    // load followed by fetch_add let two workers both take the last slot.
+    bool try_reserve_slot() noexcept {
+        size_t cur = established.load(std::memory_order_relaxed);
+        do {
+            if (cur >= cfg.max_connections)
+                return false;
+        } while (!established.compare_exchange_weak(cur, cur + 1, std::memory_order_relaxed));
+        return true;
+    }
+    void release_slot() noexcept { established.fetch_sub(1, std::memory_order_relaxed); }
+
     // More than one worker share the listener: a worker paused at the -n
     // limit must look again by itself, as the connection that frees a slot
     // may end on another thread.
@@ -130,7 +143,6 @@ private:
     void pause_accepting(uint64_t retry_ms);
     void resume_accepting();
     bool at_limit() const noexcept;
-    bool try_reserve_slot() noexcept;
 
     Context &ctx_;
     event_base *base_ = nullptr;
