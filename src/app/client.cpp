@@ -6,10 +6,9 @@
 #include "crypto/sodium.hpp"
 #include "net/address.hpp"
 #include "sys/daemon.hpp"
-#include "tunnel/worker.hpp"
+#include "tunnel/loop_event.hpp"
+#include "tunnel/server.hpp"
 #include "util/log.hpp"
-
-#include <event2/event.h>
 
 #include <atomic>
 #include <cerrno>
@@ -65,66 +64,37 @@ void pump_stdin(int sock) {
 constexpr int GRACE_MS = 2000;
 
 struct SignalState {
-    tunnel::Worker *w = nullptr;
-    int sock = -1;           // our end of the socketpair
-    uint64_t conn = 0;
-    int signo = 0;           // the first signal received
+    int signo = 0;     // the first signal received
     bool aborted = false;
-    struct event *grace = nullptr;
 };
 
-void on_grace_expired(evutil_socket_t, short, void *arg) noexcept {
-    auto &st = *static_cast<SignalState *>(arg);
-    st.aborted = true;
-    st.w->abort_connection(st.conn, tunnel::EndReason::Shutdown, /*linger=*/false);
-}
-
-void on_client_signal(evutil_socket_t sig, short, void *arg) noexcept {
-    auto &st = *static_cast<SignalState *>(arg);
-    if (st.signo == 0) {
-        st.signo = static_cast<int>(sig);
-        ::shutdown(st.sock, SHUT_WR); // our stdin is over: send CLOSE
-        struct timeval tv {GRACE_MS / 1000, (GRACE_MS % 1000) * 1000};
-        evtimer_add(st.grace, &tv);
-        return;
-    }
-    on_grace_expired(-1, 0, arg);
-}
-
-struct Outcome {
-    std::optional<tunnel::EndReason> reason;
-    crypto::HandshakeError hs = crypto::HandshakeError::None;
-    proto::ResetReason peer = proto::ResetReason::PlaintextReset;
-    int err = 0;
-    std::string detail;
-};
-
-int report(const ClientOptions &o, const Outcome &out, bool stdout_closed, const SignalState &sig) {
+int report(const ClientOptions &o, const std::optional<tunnel::EndReport> &out, bool stdout_closed,
+           const SignalState &sig) {
     using tunnel::EndReason;
     auto say = [&](int code, const std::string &msg) {
         if (o.verbosity >= 0)
             std::fprintf(stderr, "sealpipe: %s\n", msg.c_str());
         return code;
     };
-    if (sig.signo != 0 && (!out.reason || *out.reason != EndReason::Clean))
+    if (sig.signo != 0 && (!out || out->reason != EndReason::Clean))
         return say(128 + sig.signo, std::string("interrupted by ") +
                                         (sig.signo == SIGHUP ? "SIGHUP" : sig.signo == SIGINT ? "SIGINT" : "SIGTERM") +
                                         " before the connection ended cleanly; it was aborted");
     if (stdout_closed)
         return say(EXIT_OUTPUT, "standard output was closed before the reply ended; the "
                                 "connection was aborted");
-    if (!out.reason)
+    if (!out)
         return say(EXIT_RUNTIME, "the connection ended without a reason (internal error)");
     const std::string to = o.target;
     char secs[32];
     std::snprintf(secs, sizeof secs, "%g", o.timeout_s);
-    switch (*out.reason) {
+    switch (out->reason) {
     case EndReason::Clean: return EXIT_OK;
     case EndReason::ConnectFailed:
         return say(EXIT_RUNTIME, "cannot connect to " + to + ": " +
-                                     util::errno_string(out.err != 0 ? out.err : EHOSTUNREACH));
+                                     util::errno_string(out->err != 0 ? out->err : EHOSTUNREACH));
     case EndReason::ResourceError:
-        return say(EXIT_RUNTIME, "cannot connect to " + to + ": " + out.detail);
+        return say(EXIT_RUNTIME, "cannot connect to " + to + ": " + tunnel::detail(*out));
     case EndReason::ConnectTimeout:
         return say(EXIT_TIMEOUT, "timed out after " + std::string(secs) + " s connecting to " + to +
                                      " (-o)");
@@ -132,29 +102,28 @@ int report(const ClientOptions &o, const Outcome &out, bool stdout_closed, const
         return say(EXIT_TIMEOUT, "timed out after " + std::string(secs) + " s in the handshake with " +
                                      to + " (-o); is it a sealpiped -d?");
     case EndReason::HandshakeFailed:
-        if (out.hs == crypto::HandshakeError::PolicyConflict)
-            return say(EXIT_HANDSHAKE, std::string("handshake failed: ") + crypto::to_string(out.hs));
+        if (out->handshake_error == crypto::HandshakeError::PolicyConflict)
+            return say(EXIT_HANDSHAKE,
+                       std::string("handshake failed: ") + crypto::to_string(out->handshake_error));
         return say(EXIT_HANDSHAKE, "handshake failed: wrong key or not a sealpiped -d (" + to + ")");
-    case EndReason::PeerReset: {
-        // The log detail reads "peer aborted: WHY"; here the peer is named.
-        const std::string prefix = "peer aborted: ";
-        const std::string why = out.detail.rfind(prefix, 0) == 0 ? out.detail.substr(prefix.size())
-                                                                 : out.detail;
-        return say(EXIT_BROKEN, "the connection was reset by the sealpiped -d: " + why);
-    }
+    case EndReason::PeerReset:
+        return say(EXIT_BROKEN, std::string("the connection was reset by the sealpiped -d: ") +
+                                    tunnel::reset_reason_text(out->peer_reset));
     case EndReason::Truncated:
         return say(EXIT_BROKEN, "the connection to " + to +
                                     " was cut without an authenticated close (truncated); the "
                                     "output is incomplete");
     case EndReason::ProtocolError:
-        return say(EXIT_BROKEN, "the connection to " + to + " was tampered with (" + out.detail +
+        return say(EXIT_BROKEN, "the connection to " + to + " was tampered with (" + tunnel::detail(*out) +
                                     "); the output is incomplete");
     case EndReason::HeartbeatTimeout:
         return say(EXIT_BROKEN, "nothing heard from " + to +
                                     " for 4 heartbeat intervals; connection presumed dead");
-    default:
-        return say(EXIT_BROKEN, std::string("connection failed: ") + tunnel::to_string(*out.reason) +
-                                    (out.detail.empty() ? "" : ": " + out.detail));
+    default: {
+        const std::string d = tunnel::detail(*out);
+        return say(EXIT_BROKEN, std::string("connection failed: ") + tunnel::to_string(out->reason) +
+                                    (d.empty() ? "" : ": " + d));
+    }
     }
 }
 
@@ -210,16 +179,10 @@ int run_client(const ClientOptions &o) {
     }
     ::fcntl(sp[0], F_SETFL, ::fcntl(sp[0], F_GETFL) | O_NONBLOCK);
 
-    tunnel::Worker w(ctx);
-    Outcome outcome;
-    w.on_connection_end = [&outcome](const tunnel::Connection &conn) {
-        outcome.reason = conn.end_reason();
-        outcome.hs = conn.handshake_error();
-        outcome.peer = conn.peer_reset_reason();
-        outcome.err = conn.end_errno();
-        outcome.detail = conn.end_detail();
-    };
-    w.on_empty = [&w] { w.request_stop(); };
+    tunnel::Server server(ctx);
+    std::optional<tunnel::EndReport> outcome;
+    server.on_connection_end([&outcome](const tunnel::EndReport &r) { outcome = r; });
+    server.stop_when_idle();
 
     // tunnel -> stdout. If stdout goes away (EPIPE: "| head"), abort the
     // connection so the far end learns of it as a reset.
@@ -236,10 +199,8 @@ int run_client(const ClientOptions &o) {
             int err = 0;
             if (!write_all(STDOUT_FILENO, buf.data(), static_cast<size_t>(n), err)) {
                 stdout_closed = true;
-                const uint64_t id = conn_id.load();
-                w.post([&w, id] {
-                    w.abort_connection(id, tunnel::EndReason::PlaintextReset, /*linger=*/true);
-                });
+                server.abort_connection(conn_id.load(), tunnel::EndReason::PlaintextReset,
+                                        /*linger=*/true);
                 return;
             }
         }
@@ -247,23 +208,29 @@ int run_client(const ClientOptions &o) {
     std::thread(pump_stdin, sp[1]).detach();
 
     SignalState sig;
-    sig.w = &w;
-    sig.sock = sp[1];
-    sig.grace = evtimer_new(w.base(), on_grace_expired, &sig);
-    struct event *sigs[3];
-    const int signos[3] = {SIGHUP, SIGTERM, SIGINT};
-    for (int i = 0; i < 3; ++i) {
-        sigs[i] = evsignal_new(w.base(), signos[i], on_client_signal, &sig);
-        event_add(sigs[i], nullptr);
+    tunnel::LoopEvent grace = tunnel::LoopEvent::timer(server.loop(), [&] {
+        sig.aborted = true;
+        server.abort_connection(conn_id.load(), tunnel::EndReason::Shutdown, /*linger=*/false);
+    });
+    std::vector<tunnel::LoopEvent> sigs;
+    for (int signo : {SIGHUP, SIGTERM, SIGINT}) {
+        sigs.push_back(tunnel::LoopEvent::signal(server.loop(), signo, [&, signo] {
+            if (sig.signo == 0) {
+                sig.signo = signo;
+                ::shutdown(sp[1], SHUT_WR); // our stdin is over: send CLOSE
+                grace.arm_ms(GRACE_MS);
+                return;
+            }
+            sig.aborted = true;
+            server.abort_connection(conn_id.load(), tunnel::EndReason::Shutdown, /*linger=*/false);
+        }));
     }
 
-    conn_id = w.adopt(net::UniqueFd(sp[0]), "to " + o.target);
-    sig.conn = conn_id;
-    w.run();
+    conn_id = server.adopt(net::UniqueFd(sp[0]), "to " + o.target);
+    server.run();
     out.join();
-    for (auto *e : sigs)
-        event_free(e);
-    event_free(sig.grace);
+    sigs.clear();
+    grace = tunnel::LoopEvent();
     return report(o, outcome, stdout_closed, sig);
 }
 

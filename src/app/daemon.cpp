@@ -8,14 +8,14 @@
 #include "net/socket.hpp"
 #include "sys/daemon.hpp"
 #include "sys/notify.hpp"
+#include "tunnel/loop_event.hpp"
 #include "tunnel/resolver.hpp"
-#include "tunnel/worker.hpp"
+#include "tunnel/server.hpp"
+#include "tunnel/status_server.hpp"
 #include "util/clock.hpp"
 #include "util/log.hpp"
 
 #include "config.h"
-
-#include <event2/event.h>
 
 #include <atomic>
 #include <cerrno>
@@ -65,123 +65,12 @@ int activated_listener() {
     return fd;
 }
 
-// Everything the signal and timer handlers need.
-struct Runtime {
-    const DaemonOptions *opts = nullptr;
-    tunnel::Context *ctx = nullptr;
-    std::vector<tunnel::Worker *> workers; // [0] runs on the main thread
-    net::UniqueFd listen_fd;
-    std::string unix_path; // a Unix socket we created, removed at exit
-    unsigned long unix_ino = 0;
-    std::vector<std::string> key_paths;
-    StatusServer *status = nullptr;
-    StatusInfo info;
-    std::atomic<size_t> busy_workers{0}; // during a drain
-    bool activated = false; // listener passed by systemd (LISTEN_FDS)
-    bool stopping = false;
-    bool forced = false;
-    struct event *watchdog = nullptr;
-    uint64_t watchdog_us = 0;
-    struct event *drain_timer = nullptr;
-
-    tunnel::Worker &main() { return *workers.front(); }
-    size_t open_connections() const {
-        return static_cast<size_t>(ctx->stats.connections_open.load());
-    }
-    void stop_all() {
-        for (auto *w : workers)
-            w->request_stop();
-    }
-};
-
-void close_listener(Runtime &rt) {
-    if (!rt.listen_fd)
-        return;
-    // Every loop lets go of the shared listener before it is closed.
-    for (auto *w : rt.workers)
-        w->run_sync([w] { w->stop_listening(); });
-    rt.listen_fd.reset();
-    if (!rt.unix_path.empty()) {
-        net::remove_unix_socket(rt.unix_path, rt.unix_ino);
-        rt.unix_path.clear();
-    }
-}
-
-void worker_drained(Runtime &rt) {
-    if (--rt.busy_workers == 0)
-        rt.stop_all();
-}
-
-void on_stop_signal(evutil_socket_t sig, short, void *arg) noexcept {
-    auto &rt = *static_cast<Runtime *>(arg);
-    const char *name = sig == SIGINT ? "SIGINT" : "SIGTERM";
-    if (!rt.stopping) {
-        // Close the listener at once so a new instance can bind, then let
-        // the open connections finish.
-        rt.stopping = true;
-        sys::sd_notify("STOPPING=1\nSTATUS=draining");
-        if (rt.status != nullptr)
-            rt.status->set_stopping();
-        close_listener(rt);
-        log_info("%s: stopped accepting; waiting for %zu open connection(s) to finish "
-                 "(send it again to abort them)",
-                 name, rt.open_connections());
-        if (rt.opts->drain_timeout_s > 0 && rt.open_connections() > 0) {
-            const auto tv = util::timeval_ms(static_cast<uint64_t>(rt.opts->drain_timeout_s * 1000));
-            evtimer_add(rt.drain_timer, &tv);
-        }
-        rt.busy_workers = rt.workers.size();
-        for (auto *w : rt.workers) {
-            w->post([&rt, w] {
-                w->on_empty = [&rt] { worker_drained(rt); };
-                if (w->connection_count() == 0) {
-                    w->on_empty = nullptr;
-                    worker_drained(rt);
-                }
-            });
-        }
-        return;
-    }
-    rt.forced = true;
-    log_warn("%s again: aborting %zu open connection(s)", name, rt.open_connections());
-    for (auto *w : rt.workers) {
-        w->post([w] {
-            w->on_empty = nullptr;
-            w->abort_all(tunnel::EndReason::Shutdown);
-        });
-    }
-    rt.stop_all();
-}
-
-// --drain-timeout expired: abort what is still open, and exit 0 (the
-// operator asked for this limit; a second signal exits 1 instead).
-void on_drain_timeout(evutil_socket_t, short, void *arg) noexcept {
-    auto &rt = *static_cast<Runtime *>(arg);
-    log_warn("drain timeout (%g s) reached: aborting %zu open connection(s)",
-             rt.opts->drain_timeout_s, rt.open_connections());
-    for (auto *w : rt.workers) {
-        w->post([w] {
-            w->on_empty = nullptr;
-            w->abort_all(tunnel::EndReason::Shutdown);
-        });
-    }
-    rt.stop_all();
-}
-
-void on_reload_signal(evutil_socket_t, short, void *arg) noexcept {
-    auto &rt = *static_cast<Runtime *>(arg);
-    // Type=notify-reload: RELOADING=1 with the monotonic time, then READY=1.
-    sys::sd_notify("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(util::now_us()));
-    reload_keys(*rt.ctx, rt.key_paths, rt.opts->insecure_key);
-    sys::sd_notify("READY=1");
-}
-
-void on_usr1_signal(evutil_socket_t, short, void *arg) noexcept {
-    auto &rt = *static_cast<Runtime *>(arg);
-    std::string line = render_health(*rt.ctx, rt.info, rt.stopping);
+// SIGUSR1: the health line and the totals, in the log.
+void log_summary(tunnel::Context &ctx, const StatusInfo &info, bool stopping) {
+    std::string line = render_health(ctx, info, stopping);
     if (!line.empty() && line.back() == '\n')
         line.pop_back();
-    auto &st = rt.ctx->stats;
+    auto &st = ctx.stats;
     uint64_t ended = 0;
     for (auto &e : st.ended)
         ended += e.load();
@@ -190,13 +79,6 @@ void on_usr1_signal(evutil_socket_t, short, void *arg) noexcept {
              static_cast<unsigned long long>(st.ended[0].load()),
              static_cast<unsigned long long>(st.bytes_in.load()),
              static_cast<unsigned long long>(st.bytes_out.load()));
-}
-
-void on_watchdog(evutil_socket_t, short, void *arg) noexcept {
-    auto &rt = *static_cast<Runtime *>(arg);
-    sys::sd_notify("WATCHDOG=1");
-    const auto tv = util::timeval_us(rt.watchdog_us / 2);
-    evtimer_add(rt.watchdog, &tv);
 }
 
 // WATCHDOG_USEC, if the service manager asked us (and not another process).
@@ -247,15 +129,14 @@ int run_daemon(const DaemonOptions &o) {
         sys::daemon_report(EXIT_OK);
     }
 
-    Runtime rt;
-    rt.opts = &o;
+    std::vector<std::string> key_paths;
     for (const auto &k : o.keys)
-        rt.key_paths.push_back(sys::absolute_path(k));
+        key_paths.push_back(sys::absolute_path(k));
 
     // Keys first: the most common mistake should be reported first.
     std::shared_ptr<tunnel::KeySet> keys;
     try {
-        keys = load_keys(rt.key_paths, o.insecure_key);
+        keys = load_keys(key_paths, o.insecure_key);
     } catch (const crypto::KeyFileError &e) {
         die(EXIT_KEY, e.what());
     }
@@ -299,21 +180,25 @@ int run_daemon(const DaemonOptions &o) {
     }
 
     // Bind before daemonizing, so the launcher learns about a busy port.
+    net::UniqueFd listen_fd;
+    std::string unix_path; // a Unix socket we created, removed at exit
+    unsigned long unix_ino = 0;
+    bool activated = false; // listener passed by systemd (LISTEN_FDS)
     net::UniqueFd status_fd;
     try {
-        int activated = activated_listener();
-        if (activated >= 0) {
-            rt.listen_fd.reset(activated); // the service manager owns the address
-            rt.activated = true;
+        const int activated_fd = activated_listener();
+        if (activated_fd >= 0) {
+            listen_fd.reset(activated_fd); // the service manager owns the address
+            activated = true;
         } else {
             net::ListenOptions lo;
             lo.unix_mode = o.socket_mode;
-            rt.listen_fd = net::listen_on(plan.source, lo);
+            listen_fd = net::listen_on(plan.source, lo);
             if (plan.source.is_unix()) {
                 struct stat st {};
-                rt.unix_path = plan.source.to_string();
-                if (::stat(rt.unix_path.c_str(), &st) == 0)
-                    rt.unix_ino = st.st_ino;
+                unix_path = plan.source.to_string();
+                if (::stat(unix_path.c_str(), &st) == 0)
+                    unix_ino = st.st_ino;
             }
         }
         if (status_addr) {
@@ -351,76 +236,77 @@ int run_daemon(const DaemonOptions &o) {
 
     int status = EXIT_OK;
     {
-        std::vector<std::unique_ptr<tunnel::Worker>> workers;
-        for (unsigned i = 0; i < o.threads; ++i) {
-            workers.push_back(std::make_unique<tunnel::Worker>(ctx));
-            rt.workers.push_back(workers.back().get());
-        }
-        rt.ctx = &ctx;
-        rt.info.mode = o.encrypt ? "encrypt" : "decrypt";
-        rt.info.source = plan.source.to_string();
-        rt.info.target = o.target;
-        rt.info.started = std::time(nullptr);
-        for (auto *w : rt.workers)
-            w->listen(rt.listen_fd.get());
+        tunnel::Server server(ctx);
+        server.listen(std::move(listen_fd), unix_path, unix_ino);
+        StatusInfo info;
+        info.mode = o.encrypt ? "encrypt" : "decrypt";
+        info.source = plan.source.to_string();
+        info.target = o.target;
+        info.started = std::time(nullptr);
 
-        std::unique_ptr<StatusServer> status_server;
-        if (status_fd) {
-            status_server = std::make_unique<StatusServer>(rt.main(), ctx, std::move(status_fd),
-                                                           *status_addr, rt.info);
-            rt.status = status_server.get();
-        }
+        std::unique_ptr<tunnel::StatusServer> status_server;
+        if (status_fd)
+            status_server = std::make_unique<tunnel::StatusServer>(
+                server.loop(), std::move(status_fd), *status_addr,
+                [&ctx, &info, &server](const std::string &path) {
+                    return answer_status(ctx, info, server.draining(), path);
+                });
 
         std::unique_ptr<tunnel::Resolver> resolver;
         if (plan.target_addr.kind == net::Address::Kind::Host && !o.no_resolve)
             resolver = std::make_unique<tunnel::Resolver>(
                 plan.target_addr, static_cast<uint64_t>(o.resolve_s * 1000), ctx.targets);
 
-        event_base *base = rt.main().base();
-        std::vector<event *> signals;
-        for (int sig : {SIGTERM, SIGINT})
-            signals.push_back(evsignal_new(base, sig, on_stop_signal, &rt));
-        signals.push_back(evsignal_new(base, SIGHUP, on_reload_signal, &rt));
-        signals.push_back(evsignal_new(base, SIGUSR1, on_usr1_signal, &rt));
-        for (auto *e : signals)
-            event_add(e, nullptr);
-
-        rt.drain_timer = evtimer_new(base, on_drain_timeout, &rt);
-        rt.watchdog_us = watchdog_interval_us();
-        if (rt.watchdog_us > 0) {
-            rt.watchdog = evtimer_new(base, on_watchdog, &rt);
-            on_watchdog(-1, 0, &rt); // first ping now, then every half interval
+        // SIGTERM, SIGINT: the first drains, the second aborts.
+        std::vector<tunnel::LoopEvent> signals;
+        for (int sig : {SIGTERM, SIGINT}) {
+            const char *name = sig == SIGINT ? "SIGINT" : "SIGTERM";
+            signals.push_back(tunnel::LoopEvent::signal(server.loop(), sig, [&server, &o, name] {
+                if (server.draining()) {
+                    server.abort_all(name);
+                    return;
+                }
+                sys::sd_notify("STOPPING=1\nSTATUS=draining");
+                server.drain(name, static_cast<uint64_t>(o.drain_timeout_s * 1000));
+            }));
         }
+        signals.push_back(tunnel::LoopEvent::signal(server.loop(), SIGHUP, [&ctx, &key_paths, &o] {
+            // Type=notify-reload: RELOADING=1 with the monotonic time, then READY=1.
+            sys::sd_notify("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(util::now_us()));
+            reload_keys(ctx, key_paths, o.insecure_key);
+            sys::sd_notify("READY=1");
+        }));
+        signals.push_back(tunnel::LoopEvent::signal(server.loop(), SIGUSR1, [&ctx, &info, &server] {
+            log_summary(ctx, info, server.draining());
+        }));
 
-        std::vector<std::thread> threads;
-        for (size_t i = 1; i < rt.workers.size(); ++i)
-            threads.emplace_back([w = rt.workers[i]] { w->run(); });
+        // The watchdog: the first ping now, then every half interval.
+        const uint64_t watchdog_us = watchdog_interval_us();
+        tunnel::LoopEvent watchdog;
+        if (watchdog_us > 0) {
+            watchdog = tunnel::LoopEvent::timer(server.loop(), [&watchdog, watchdog_us] {
+                sys::sd_notify("WATCHDOG=1");
+                watchdog.arm_us(watchdog_us / 2);
+            });
+            sys::sd_notify("WATCHDOG=1");
+            watchdog.arm_us(watchdog_us / 2);
+        }
 
         const std::string threads_note =
             o.threads > 1 ? ", " + std::to_string(o.threads) + " threads" : "";
         log_info("sealpiped %s: %s, listening on %s%s, forwarding to %s%s", SEALPIPE_VERSION,
                  o.encrypt ? "encrypting (-e)" : "decrypting (-d)", plan.source.to_string().c_str(),
-                 rt.activated ? " (socket from the service manager)" : "",
-                 o.target.c_str(), threads_note.c_str());
+                 activated ? " (socket from the service manager)" : "", o.target.c_str(),
+                 threads_note.c_str());
         sys::daemon_report(EXIT_OK);
         sys::sd_notify("READY=1\nSTATUS=listening on " + plan.source.to_string() + "\nMAINPID=" +
                        std::to_string(::getpid()));
 
-        rt.main().run();
-
-        rt.stop_all();
-        for (auto &t : threads)
-            t.join();
-        close_listener(rt);
-        for (auto *e : signals)
-            event_free(e);
-        if (rt.watchdog != nullptr)
-            event_free(rt.watchdog);
-        event_free(rt.drain_timer);
-        rt.status = nullptr;
-        status_server.reset();
-        if (rt.forced)
+        if (server.run())
             status = EXIT_RUNTIME;
+        signals.clear();
+        watchdog = tunnel::LoopEvent();
+        status_server.reset();
         resolver.reset();
     }
     if (!pidfile.empty())

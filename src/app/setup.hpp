@@ -7,7 +7,7 @@
 #include "app/daemon_options.hpp"
 #include "net/address.hpp"
 #include "tunnel/config.hpp"
-#include "tunnel/worker.hpp"
+#include "tunnel/context.hpp"
 
 #include <memory>
 #include <string>

@@ -4,8 +4,6 @@
 
 #include "config.h"
 
-#include <event2/event.h>
-
 #include <algorithm>
 #include <arpa/inet.h>
 #include <cerrno>
@@ -21,10 +19,6 @@
 namespace sealpipe::app {
 
 namespace {
-
-constexpr size_t MAX_REQUEST = 4096;
-constexpr int CLIENT_TIMEOUT_S = 5;
-constexpr size_t MAX_CLIENTS = 32;
 
 void appendf(std::string &out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void appendf(std::string &out, const char *fmt, ...) {
@@ -121,9 +115,10 @@ std::string render_metrics(tunnel::Context &ctx, const StatusInfo &info, bool st
     appendf(m, "sealpipe_handshake_retries_total %" PRIu64 "\n", load(st.handshake_retries));
     m += "# HELP sealpipe_sessions_total Sessions by negotiated transport cipher.\n"
          "# TYPE sealpipe_sessions_total counter\n";
-    appendf(m, "sealpipe_sessions_total{cipher=\"aes-256-gcm\"} %" PRIu64 "\n", load(st.ciphers_aes));
-    appendf(m, "sealpipe_sessions_total{cipher=\"chacha20-poly1305\"} %" PRIu64 "\n",
-            load(st.ciphers_chacha));
+    appendf(m, "sealpipe_sessions_total{cipher=\"%s\"} %" PRIu64 "\n",
+            proto::cipher_name(proto::CipherId::Aes256Gcm), load(st.ciphers_aes));
+    appendf(m, "sealpipe_sessions_total{cipher=\"%s\"} %" PRIu64 "\n",
+            proto::cipher_name(proto::CipherId::ChaCha20Poly1305), load(st.ciphers_chacha));
     m += "# HELP sealpipe_replay_cache_entries First handshake messages remembered to refuse "
          "replays (-d; bounded, DESIGN.md 3.5).\n"
          "# TYPE sealpipe_replay_cache_entries gauge\n";
@@ -147,146 +142,21 @@ std::string render_metrics(tunnel::Context &ctx, const StatusInfo &info, bool st
     return m;
 }
 
-struct StatusServer::Client {
-    StatusServer *server;
-    int fd;
-    struct event *ev;
-    std::string in;
-    std::string out;
-    size_t sent = 0;
-};
-
-StatusServer::StatusServer(tunnel::Worker &w, tunnel::Context &ctx, net::UniqueFd listener,
-                           const net::SockAddr &addr, StatusInfo info)
-    : w_(w), ctx_(ctx), info_(std::move(info)), fd_(std::move(listener)) {
-    if (addr.is_unix()) {
-        unix_path_ = addr.to_string();
-        struct stat st {};
-        if (::stat(unix_path_.c_str(), &st) == 0)
-            unix_ino_ = st.st_ino;
+tunnel::HttpResponse answer_status(tunnel::Context &ctx, const StatusInfo &info, bool stopping,
+                                   const std::string &path) {
+    tunnel::HttpResponse r;
+    if (path == "/metrics") {
+        r.body = render_metrics(ctx, info, stopping);
+        r.type = "text/plain; version=0.0.4; charset=utf-8";
+    } else if (path == "/health" || path == "/") {
+        r.body = render_health(ctx, info, stopping);
+        if (stopping)
+            r.status = 503;
+    } else {
+        r.status = 404;
+        r.body = "not found: try /health or /metrics\n";
     }
-    ev_ = event_new(w_.base(), fd_.get(), EV_READ | EV_PERSIST, &StatusServer::on_accept, this);
-    event_add(ev_, nullptr);
-}
-
-StatusServer::~StatusServer() {
-    for (Client *c : clients_) {
-        event_free(c->ev);
-        ::close(c->fd);
-        delete c;
-    }
-    event_free(ev_);
-    fd_.reset();
-    if (!unix_path_.empty())
-        net::remove_unix_socket(unix_path_, unix_ino_);
-}
-
-void StatusServer::on_accept(int fd, short, void *arg) noexcept {
-    auto *self = static_cast<StatusServer *>(arg);
-    int c = ::accept4(fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (c < 0)
-        return;
-    if (self->clients_.size() >= MAX_CLIENTS) {
-        ::close(c);
-        return;
-    }
-    auto *cl = new Client{self, c, nullptr, {}, {}, 0};
-    cl->ev = event_new(self->w_.base(), c, EV_READ | EV_PERSIST, &StatusServer::on_client, cl);
-    struct timeval tv {CLIENT_TIMEOUT_S, 0};
-    event_add(cl->ev, &tv);
-    self->clients_.push_back(cl);
-    self->handle(cl, 0);
-}
-
-void StatusServer::on_client(int, short what, void *arg) noexcept {
-    auto *cl = static_cast<Client *>(arg);
-    cl->server->handle(cl, what);
-}
-
-void StatusServer::drop(Client *c) {
-    clients_.erase(std::remove(clients_.begin(), clients_.end(), c), clients_.end());
-    event_free(c->ev);
-    ::close(c->fd);
-    delete c;
-}
-
-void StatusServer::handle(Client *c, short what) {
-    if (what & EV_TIMEOUT) {
-        drop(c);
-        return;
-    }
-    if (c->out.empty()) {
-        char buf[1024];
-        while (true) {
-            ssize_t n = ::recv(c->fd, buf, sizeof buf, 0);
-            if (n > 0) {
-                c->in.append(buf, static_cast<size_t>(n));
-                if (c->in.size() > MAX_REQUEST) {
-                    drop(c);
-                    return;
-                }
-                continue;
-            }
-            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-                break;
-            if (n < 0 && errno == EINTR)
-                continue;
-            drop(c); // EOF or error before a full request
-            return;
-        }
-        if (c->in.find("\r\n\r\n") == std::string::npos && c->in.find("\n\n") == std::string::npos)
-            return; // wait for the rest of the request
-        // "GET /path HTTP/1.x"
-        std::string path;
-        int status = 200;
-        std::string body;
-        const char *type = "text/plain; charset=utf-8";
-        if (c->in.rfind("GET ", 0) == 0) {
-            size_t end = c->in.find(' ', 4);
-            path = c->in.substr(4, end == std::string::npos ? std::string::npos : end - 4);
-        }
-        if (path == "/metrics") {
-            body = render_metrics(ctx_, info_, stopping_);
-            type = "text/plain; version=0.0.4; charset=utf-8";
-        } else if (path == "/health" || path == "/") {
-            body = render_health(ctx_, info_, stopping_);
-            if (stopping_)
-                status = 503;
-        } else if (c->in.rfind("GET ", 0) != 0) {
-            status = 405;
-            body = "only GET is supported\n";
-        } else {
-            status = 404;
-            body = "not found: try /health or /metrics\n";
-        }
-        const char *text = status == 200   ? "OK"
-                           : status == 503 ? "Service Unavailable"
-                           : status == 405 ? "Method Not Allowed"
-                                           : "Not Found";
-        char head[256];
-        std::snprintf(head, sizeof head,
-                      "HTTP/1.0 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                      "Connection: close\r\n\r\n",
-                      status, text, type, body.size());
-        c->out = head + body;
-        // From now on, wait for writability instead of input.
-        event_del(c->ev);
-        event_assign(c->ev, w_.base(), c->fd, EV_WRITE | EV_PERSIST, &StatusServer::on_client, c);
-        struct timeval tv {CLIENT_TIMEOUT_S, 0};
-        event_add(c->ev, &tv);
-    }
-    while (c->sent < c->out.size()) {
-        ssize_t n = ::send(c->fd, c->out.data() + c->sent, c->out.size() - c->sent, MSG_NOSIGNAL);
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return;
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        c->sent += static_cast<size_t>(n);
-    }
-    ::shutdown(c->fd, SHUT_WR);
-    drop(c);
+    return r;
 }
 
 } // namespace sealpipe::app

@@ -16,6 +16,7 @@
 #include "crypto/keyfile.hpp"
 #include "crypto/noise.hpp"
 #include "proto/constants.hpp"
+#include "proto/proxy_v2.hpp"
 
 #include <array>
 #include <cstddef>
@@ -27,15 +28,9 @@
 namespace sealpipe::crypto {
 
 // The original client connection as seen by the -e side (DESIGN.md §4.3),
-// carried in msg1 for the PROXY protocol. Addresses are in network order.
-struct ProxyInfo {
-    enum class Family : uint8_t { Unknown = 0, Inet4 = 4, Inet6 = 6 };
-    Family family = Family::Unknown;
-    std::array<uint8_t, 16> src_addr{};
-    std::array<uint8_t, 16> dst_addr{};
-    uint16_t src_port = 0;
-    uint16_t dst_port = 0;
-};
+// carried in msg1 for the PROXY protocol. One type for the handshake
+// payload and the PROXY v2 encoder.
+using ProxyInfo = proto::ProxyAddress;
 
 // What one side wants from the handshake.
 struct HandshakeOptions {

@@ -3,6 +3,8 @@
 #include "util/log.hpp"
 
 #include <cerrno>
+#include <cstring>
+#include <sys/socket.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -144,6 +146,33 @@ void close_with_reset(int fd) noexcept {
     struct linger lg {1, 0};
     ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
     ::close(fd);
+}
+
+std::optional<proto::ProxyAddress> proxy_address_of(int fd) noexcept {
+    sockaddr_storage peer{}, local{};
+    socklen_t pl = sizeof peer, ll = sizeof local;
+    if (::getpeername(fd, reinterpret_cast<sockaddr *>(&peer), &pl) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr *>(&local), &ll) != 0)
+        return std::nullopt;
+    proto::ProxyAddress pa;
+    if (peer.ss_family == AF_INET && local.ss_family == AF_INET) {
+        const auto *p = reinterpret_cast<const sockaddr_in *>(&peer);
+        const auto *l = reinterpret_cast<const sockaddr_in *>(&local);
+        pa.family = proto::ProxyAddress::Family::Inet4;
+        std::memcpy(pa.src_addr.data(), &p->sin_addr, 4);
+        std::memcpy(pa.dst_addr.data(), &l->sin_addr, 4);
+        pa.src_port = ntohs(p->sin_port);
+        pa.dst_port = ntohs(l->sin_port);
+    } else if (peer.ss_family == AF_INET6 && local.ss_family == AF_INET6) {
+        const auto *p = reinterpret_cast<const sockaddr_in6 *>(&peer);
+        const auto *l = reinterpret_cast<const sockaddr_in6 *>(&local);
+        pa.family = proto::ProxyAddress::Family::Inet6;
+        std::memcpy(pa.src_addr.data(), &p->sin6_addr, 16);
+        std::memcpy(pa.dst_addr.data(), &l->sin6_addr, 16);
+        pa.src_port = ntohs(p->sin6_port);
+        pa.dst_port = ntohs(l->sin6_port);
+    }
+    return pa;
 }
 
 } // namespace sealpipe::net

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "net/address.hpp"
+#include "proto/proxy_v2.hpp"
 
 #include <optional>
 #include <stdexcept>
@@ -78,5 +79,10 @@ void set_stream_options(int fd, bool keepalive) noexcept;
 // Close ${fd} so that the peer sees a reset (RST), not a clean EOF:
 // SO_LINGER {1, 0} then close(2).
 void close_with_reset(int fd) noexcept;
+
+// The addresses of a connected TCP socket ${fd}, for the PROXY protocol:
+// the peer as source, our end as destination. Family Unknown for a Unix
+// socket or mixed families; nullopt if they cannot be read.
+std::optional<proto::ProxyAddress> proxy_address_of(int fd) noexcept;
 
 } // namespace sealpipe::net

@@ -74,6 +74,11 @@ enum class CipherId : uint8_t {
     ChaCha20Poly1305 = 1,
     Aes256Gcm = 2,
 };
+// The one spelling of each cipher's name: logs, metrics labels, --cipher.
+inline constexpr const char *cipher_name(CipherId c) {
+    return c == CipherId::Aes256Gcm ? "aes-256-gcm" : "chacha20-poly1305";
+}
+inline constexpr CipherId ALL_CIPHERS[] = {CipherId::ChaCha20Poly1305, CipherId::Aes256Gcm};
 inline constexpr uint8_t cipher_bit(CipherId c) {
     return static_cast<uint8_t>(1u << (static_cast<uint8_t>(c) - 1));
 }

@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 namespace sealpipe::tunnel {
@@ -43,6 +44,35 @@ private:
     std::vector<uint8_t *> free_;
     size_t max_free_;
     size_t in_use_ = 0;
+};
+
+// One buffer from a pool, or none: taken with ensure(), given back when
+// destroyed or release()d. Move-only.
+class PooledBuffer {
+public:
+    explicit PooledBuffer(BufferPool &pool) noexcept : pool_(&pool) {}
+    PooledBuffer(PooledBuffer &&o) noexcept
+        : pool_(o.pool_), buf_(std::exchange(o.buf_, nullptr)) {}
+    PooledBuffer &operator=(PooledBuffer &&) = delete;
+    PooledBuffer(const PooledBuffer &) = delete;
+    PooledBuffer &operator=(const PooledBuffer &) = delete;
+    ~PooledBuffer() { release(); }
+
+    // Take a buffer if none is held. Returns true if it is a new one (its
+    // contents are then undefined). Throws std::bad_alloc.
+    bool ensure() {
+        if (buf_ != nullptr)
+            return false;
+        buf_ = pool_->get();
+        return true;
+    }
+    void release() noexcept { pool_->put(std::exchange(buf_, nullptr)); }
+    uint8_t *get() const noexcept { return buf_; }
+    explicit operator bool() const noexcept { return buf_ != nullptr; }
+
+private:
+    BufferPool *pool_;
+    uint8_t *buf_ = nullptr;
 };
 
 } // namespace sealpipe::tunnel

@@ -5,6 +5,7 @@
 
 #include "crypto/handshake.hpp"
 #include "crypto/keyfile.hpp"
+#include "tunnel/end_reason.hpp"
 #include "net/address.hpp"
 
 #include <cstddef>
@@ -17,9 +18,34 @@
 
 namespace sealpipe::tunnel {
 
-// -e: plaintext in, encrypted out (the Noise initiator).
-// -d: encrypted in, plaintext out (the Noise responder).
-enum class Role : uint8_t { Encrypt, Decrypt };
+class WireProtocol;
+
+// Implementation limits: not part of the protocol (those are in
+// proto/constants.hpp), and not settable from the command line.
+namespace limits {
+// Read-transform-write rounds in one wake-up before a connection yields to
+// the others (about 1 MiB per direction).
+inline constexpr int PUMP_ROUNDS = 16;
+// Connections accepted per listener wake-up.
+inline constexpr int ACCEPT_BATCH = 64;
+// Out of descriptors: how soon to try accept(2) again.
+inline constexpr uint64_t FD_EXHAUSTED_RETRY_MS = 250;
+// With --threads, a worker paused at -n looks again this often: the slot
+// may be freed on another thread.
+inline constexpr uint64_t LIMIT_RECHECK_MS = 100;
+// The lingering close after an abort that sent RESET waits at most this
+// long (and at most the drain timeout).
+inline constexpr uint64_t ABORT_LINGER_MAX_MS = 2000;
+// Lines about unauthenticated peers: a burst of 10 per 10 s.
+inline constexpr unsigned AUTH_LOG_BURST = 10;
+inline constexpr uint64_t AUTH_LOG_INTERVAL_MS = 10000;
+// Other repeated warnings (connection limit, descriptors): one per 10 s.
+inline constexpr uint64_t WARNING_INTERVAL_MS = 10000;
+// Records read after a failed write, looking for the peer's RESET.
+inline constexpr int SALVAGE_READS = 8;
+// Idle pooled buffers kept per worker.
+inline constexpr size_t POOL_FREE_MAX = 64;
+} // namespace limits
 
 struct TunnelConfig {
     Role role = Role::Encrypt;
@@ -36,6 +62,7 @@ struct TunnelConfig {
     uint16_t heartbeat_s = 30;             // --heartbeat, 0 = off
     bool keepalive = true;                 // !-j
     bool proxy_protocol = false;           // --proxy-protocol (-d)
+    const WireProtocol *protocol = nullptr; // nullptr: sealpipe_protocol()
     crypto::HandshakeOptions handshake;    // fs policy and ciphers
     std::optional<net::SockAddr> bind;     // -b
 };

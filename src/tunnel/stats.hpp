@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: BSD-2-Clause
-// Why connections end, and the counters behind the logs and metrics.
+// The counters behind the logs and metrics.
 // Counters are atomics so that worker threads can update them without a
 // lock; they are read only for reporting.
 #pragma once
+
+#include "tunnel/end_reason.hpp"
 
 #include <array>
 #include <atomic>
@@ -10,32 +12,6 @@
 #include <cstdint>
 
 namespace sealpipe::tunnel {
-
-// Exactly one reason per connection, logged once when it ends.
-enum class EndReason : uint8_t {
-    Clean,            // both directions closed with CLOSE
-    ConnectFailed,    // peer (-e) or target (-d) refused or unreachable
-    ConnectTimeout,   // -o expired while connecting
-    HandshakeFailed,  // bad key, tampering, garbage, policy conflict
-    HandshakeTimeout, // -o expired during the handshake
-    Replay,           // msg1 seen before (DESIGN.md §3.5)
-    Truncated,        // encrypted side ended without both CLOSEs
-    PeerReset,        // the peer sent RESET
-    PlaintextReset,   // our plaintext side was reset or failed
-    ProtocolError,    // a record failed to authenticate or broke the rules
-    HeartbeatTimeout, // nothing from the peer for 4 heartbeat intervals
-    IdleTimeout,      // --idle-timeout
-    HalfCloseTimeout, // --half-close-timeout
-    Evicted,          // handshake slots full, oldest handshake dropped
-    ConnectionLimit,  // -n reached when the handshake completed
-    Shutdown,         // aborted by a second SIGTERM/SIGINT
-    ResourceError,    // out of file descriptors or memory
-    Count_
-};
-inline constexpr size_t END_REASON_COUNT = static_cast<size_t>(EndReason::Count_);
-
-// Short snake_case name, used in logs and as the Prometheus label.
-const char *to_string(EndReason r) noexcept;
 
 // Upper bounds (in microseconds) of the handshake latency histogram.
 inline constexpr std::array<uint64_t, 10> HANDSHAKE_BUCKETS_US = {
@@ -53,7 +29,7 @@ struct Stats {
     std::atomic<uint64_t> handshake_count{0};
     std::atomic<uint64_t> ciphers_chacha{0};
     std::atomic<uint64_t> ciphers_aes{0};
-    std::atomic<uint64_t> handshake_retries{0}; // -e: see Connection::retry_handshake
+    std::atomic<uint64_t> handshake_retries{0}; // -e: DESIGN.md §3.8
 
     void record_handshake(uint64_t us) noexcept {
         size_t i = 0;

@@ -3,11 +3,8 @@
 #include "net/address.hpp"
 #include "util/clock.hpp"
 
-#include <event2/event.h>
-
 #include <cerrno>
 #include <future>
-#include <thread>
 #include <stdexcept>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -16,78 +13,87 @@
 namespace sealpipe::tunnel {
 
 namespace {
-constexpr int ACCEPT_BATCH = 64;
-constexpr uint64_t FD_EXHAUSTED_RETRY_MS = 250;
+bool out_of_resources(int err) noexcept {
+    return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
+}
+const WireProtocol &protocol_of(const TunnelConfig &cfg) noexcept {
+    return cfg.protocol != nullptr ? *cfg.protocol : sealpipe_protocol();
+}
 } // namespace
 
-Worker::Worker(Context &ctx) : ctx_(ctx) {
-    base_ = event_base_new();
+Worker::Worker(Context &ctx)
+    : ctx_(ctx), base_(event_base_new()), pool_(limits::POOL_FREE_MAX),
+      env_{ctx.cfg, protocol_of(ctx.cfg), base_, pool_, ctx.stats, ctx.replay, ctx.keys,
+           ctx.targets, *this},
+      handshakes_(ctx.handshake_slots_per_worker(), ctx.stats.handshakes_in_progress) {
     if (base_ == nullptr)
         throw std::runtime_error("cannot create an event loop");
-    evtimer_assign(&ready_ev_, base_, &Worker::on_ready, this);
-    evtimer_assign(&resume_ev_, base_, &Worker::on_resume, this);
-    evtimer_assign(&auth_flush_ev_, base_, &Worker::on_auth_log_flush, this);
-    wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (wake_fd_ < 0)
+    ready_ev_.timer(base_, &Worker::on_ready, this);
+    resume_ev_.timer(base_, &Worker::on_resume, this);
+    auth_flush_ev_.timer(base_, &Worker::on_auth_log_flush, this);
+    wake_fd_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+    if (!wake_fd_)
         throw std::runtime_error("cannot create an eventfd");
-    event_assign(&wake_ev_, base_, wake_fd_, EV_READ | EV_PERSIST, &Worker::on_wake, this);
-    event_add(&wake_ev_, nullptr);
+    wake_ev_.assign(base_, wake_fd_.get(), EV_READ | EV_PERSIST, &Worker::on_wake, this);
+    wake_ev_.add();
 }
 
 Worker::~Worker() {
     abort_all(EndReason::Shutdown);
     stop_listening();
-    event_del(&ready_ev_);
-    event_del(&resume_ev_);
-    event_del(&auth_flush_ev_);
-    event_del(&wake_ev_);
-    ::close(wake_fd_);
+    ready_ev_.reset();
+    resume_ev_.reset();
+    auth_flush_ev_.reset();
+    wake_ev_.reset();
     event_base_free(base_);
 }
 
+// ---------------------------------------------------------------------------
+// Accepting
+// ---------------------------------------------------------------------------
+
 void Worker::listen(int fd) {
-    auto *l = new Listener{fd, {}};
-    event_assign(&l->ev, base_, fd, EV_READ | EV_PERSIST, &Worker::on_accept, this);
-    event_add(&l->ev, nullptr);
-    listeners_.push_back(l);
+    auto l = std::make_unique<Listener>();
+    l->fd = fd;
+    l->ev.assign(base_, fd, EV_READ | EV_PERSIST, &Worker::on_accept, this);
+    l->ev.add();
+    listeners_.push_back(std::move(l));
     listening_ = true;
     paused_ = false;
 }
 
 void Worker::stop_listening() {
-    for (Listener *l : listeners_) {
-        event_del(&l->ev);
-        delete l;
-    }
     listeners_.clear();
     listening_ = false;
     paused_ = false;
-    event_del(&resume_ev_);
+    resume_ev_.disarm();
 }
 
-bool Worker::at_limit() const noexcept {
-    return ctx_.established.load(std::memory_order_relaxed) >= ctx_.cfg.max_connections;
+void Worker::warn_at_limit() {
+    uint64_t suppressed = 0;
+    if (limit_log_.allow(util::now_ms(), suppressed))
+        log_warn("connection limit reached (-n %zu): not accepting until a connection ends",
+                 ctx_.cfg.max_connections);
+    pause_accepting(ctx_.multi_worker() ? limits::LIMIT_RECHECK_MS : 0);
 }
 
 void Worker::pause_accepting(uint64_t retry_ms) {
     if (!listening_)
         return;
     if (!paused_) {
-        for (Listener *l : listeners_)
-            event_del(&l->ev);
+        for (auto &l : listeners_)
+            l->ev.disarm();
         paused_ = true;
     }
-    if (retry_ms > 0) {
-        const auto tv = util::timeval_ms(retry_ms);
-        evtimer_add(&resume_ev_, &tv);
-    }
+    if (retry_ms > 0)
+        resume_ev_.arm_ms(retry_ms);
 }
 
 void Worker::resume_accepting() {
-    if (!listening_ || !paused_ || at_limit())
+    if (!listening_ || !paused_ || ctx_.slots.full())
         return;
-    for (Listener *l : listeners_)
-        event_add(&l->ev, nullptr); // level-triggered: fires if the backlog has some
+    for (auto &l : listeners_)
+        l->ev.add(); // level-triggered: fires if the backlog has some
     paused_ = false;
 }
 
@@ -104,129 +110,109 @@ void Worker::on_resume(evutil_socket_t, short, void *arg) noexcept {
     auto *w = static_cast<Worker *>(arg);
     w->resume_accepting();
     if (w->paused_ && w->listening_)
-        w->pause_accepting(FD_EXHAUSTED_RETRY_MS); // still at the limit: look again later
+        w->pause_accepting(limits::FD_EXHAUSTED_RETRY_MS); // still at the limit: look again later
 }
 
 void Worker::accept_batch(int lfd) {
-    const TunnelConfig &cfg = ctx_.cfg;
-    const bool counts_at_accept = cfg.role != Role::Decrypt;
-    for (int i = 0; i < ACCEPT_BATCH; ++i) {
-        // -e counts a connection from accept; -d only once it authenticates.
-        if (counts_at_accept ? !ctx_.try_reserve_slot() : at_limit()) {
-            uint64_t suppressed = 0;
-            if (limit_log_.allow(util::now_ms(), suppressed))
-                log_warn("connection limit reached (-n %zu): not accepting until a connection ends",
-                               cfg.max_connections);
-            pause_accepting(ctx_.multi_worker() ? 100 : 0);
+    for (int i = 0; i < limits::ACCEPT_BATCH; ++i)
+        if (!accept_one(lfd))
             return;
-        }
-        sockaddr_storage ss{};
-        socklen_t len = sizeof ss;
-        int fd = ::accept4(lfd, reinterpret_cast<sockaddr *>(&ss), &len,
-                           SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) {
-            const int err = errno;
-            if (counts_at_accept)
-                ctx_.release_slot();
-            if (err == EAGAIN || err == EWOULDBLOCK)
-                return;
-            if (err == EINTR || err == ECONNABORTED || err == EPROTO)
-                continue;
-            if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
-                // Out of descriptors: keep running, let connections end, and
-                // try again shortly (no busy loop on a readable listener).
-                uint64_t suppressed = 0;
-                if (resource_log_.allow(util::now_ms(), suppressed))
-                    log_warn("cannot accept connections: %s; retrying every %llu ms "
-                                   "(raise the descriptor limit, or lower -n)",
-                                   util::errno_string(err).c_str(),
-                                   static_cast<unsigned long long>(FD_EXHAUSTED_RETRY_MS));
-                pause_accepting(FD_EXHAUSTED_RETRY_MS);
-                return;
-            }
-            log_error("accept: %s", util::errno_string(err).c_str());
-            return;
-        }
-        net::set_stream_options(fd, cfg.keepalive);
-        std::string peer = net::format_sockaddr(reinterpret_cast<sockaddr *>(&ss), len);
-        const uint64_t id = ctx_.next_id.fetch_add(1, std::memory_order_relaxed);
-        auto *c = new Connection(*this, id, net::UniqueFd(fd), std::move(peer));
-        all_.push_back(c);
-        if (cfg.role == Role::Decrypt) {
-            // DESIGN.md §8: handshakes have their own slots; a full set
-            // loses its oldest member, never the newcomer.
-            while (handshaking_.size() >= ctx_.handshake_slots_per_worker() && !handshaking_.empty())
-                handshaking_.front()->abort(EndReason::Evicted);
-        } else {
-            c->counted_established_ = true; // its slot was reserved above
-        }
-        handshaking_.push_back(c);
-        ctx_.stats.handshakes_in_progress.fetch_add(1, std::memory_order_relaxed);
-        c->start();
-    }
 }
 
-uint64_t Worker::adopt(net::UniqueFd plaintext, std::string peer) {
+// Accept one connection. False: stop for this wake-up.
+bool Worker::accept_one(int lfd) {
+    // -e counts a connection from accept; -d only once it authenticates.
+    const bool counts_at_accept = ctx_.cfg.role != Role::Decrypt;
+    SlotLease slot;
+    if (counts_at_accept)
+        slot = SlotLease::take(ctx_.slots);
+    if (counts_at_accept ? !slot : ctx_.slots.full()) {
+        warn_at_limit();
+        return false;
+    }
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    const int fd =
+        ::accept4(lfd, reinterpret_cast<sockaddr *>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+        const int err = errno;
+        if (err == EINTR || err == ECONNABORTED || err == EPROTO)
+            return true;
+        if (out_of_resources(err)) {
+            // Out of descriptors: keep running, let connections end, and
+            // try again shortly (no busy loop on a readable listener).
+            uint64_t suppressed = 0;
+            if (resource_log_.allow(util::now_ms(), suppressed))
+                log_warn("cannot accept connections: %s; retrying every %llu ms "
+                         "(raise the descriptor limit, or lower -n)",
+                         util::errno_string(err).c_str(),
+                         static_cast<unsigned long long>(limits::FD_EXHAUSTED_RETRY_MS));
+            pause_accepting(limits::FD_EXHAUSTED_RETRY_MS);
+        } else if (!would_block(err)) {
+            log_error("accept: %s", util::errno_string(err).c_str());
+        }
+        return false;
+    }
+    net::set_stream_options(fd, ctx_.cfg.keepalive);
+    start_connection(net::UniqueFd(fd),
+                     net::format_sockaddr(reinterpret_cast<sockaddr *>(&ss), len),
+                     std::move(slot));
+    return true;
+}
+
+uint64_t Worker::start_connection(net::UniqueFd fd, std::string peer, SlotLease slot) {
     const uint64_t id = ctx_.next_id.fetch_add(1, std::memory_order_relaxed);
-    auto *c = new Connection(*this, id, std::move(plaintext), std::move(peer));
+    auto *c = new Connection(env_, id, std::move(fd), std::move(peer), std::move(slot));
     all_.push_back(c);
-    ctx_.established.fetch_add(1, std::memory_order_relaxed);
-    c->counted_established_ = true;
-    handshaking_.push_back(c);
-    ctx_.stats.handshakes_in_progress.fetch_add(1, std::memory_order_relaxed);
+    // DESIGN.md §8: handshakes have their own slots; a full pool loses its
+    // oldest member, never the newcomer.
+    handshakes_.join(c->handshake_lease(), *c, ctx_.cfg.role == Role::Decrypt);
     c->start();
     return id;
 }
 
-bool Worker::connection_authenticated(Connection *c) noexcept {
-    if (!ctx_.try_reserve_slot())
-        return false;
-    c->counted_established_ = true;
-    if (at_limit()) {
-        uint64_t suppressed = 0;
-        if (limit_log_.allow(util::now_ms(), suppressed))
-            log_warn("connection limit reached (-n %zu): not accepting until a connection ends",
-                           ctx_.cfg.max_connections);
-        pause_accepting(ctx_.multi_worker() ? 100 : 0);
-    }
-    return true;
+uint64_t Worker::adopt(net::UniqueFd plaintext, std::string peer) {
+    return start_connection(std::move(plaintext), std::move(peer), SlotLease::take(ctx_.slots));
 }
 
-void Worker::handshake_done(Connection *c) noexcept {
-    if (c->handshake_hook.linked()) {
-        handshaking_.remove(c);
-        ctx_.stats.handshakes_in_progress.fetch_sub(1, std::memory_order_relaxed);
-    }
+// ---------------------------------------------------------------------------
+// ConnectionOwner
+// ---------------------------------------------------------------------------
+
+SlotLease Worker::lease_slot() noexcept {
+    SlotLease slot = SlotLease::take(ctx_.slots);
+    if (slot && ctx_.slots.full())
+        warn_at_limit();
+    return slot;
 }
 
-void Worker::connection_finished(Connection *c) noexcept {
-    all_.remove(c);
-    handshake_done(c);
-    ready_.remove(c);
-    delete c;
+void Worker::ended(Connection &, const EndReport &report) noexcept {
+    if (on_connection_end)
+        on_connection_end(report);
+}
+
+void Worker::reap(Connection &c) noexcept {
+    all_.remove(&c);
+    ready_.remove(&c);
+    delete &c;
     if (paused_)
         resume_accepting();
     if (all_.empty() && on_empty)
         on_empty();
 }
 
-void Worker::abort_all(EndReason why) {
-    all_.for_each([why](Connection *c) { c->abort(why); });
-}
-
-void Worker::defer(Connection *c) noexcept {
-    ready_.push_back(c);
+void Worker::defer(Connection &c) noexcept {
+    ready_.push_back(&c);
     if (!ready_scheduled_) {
         // A zero timeout runs after the next poll, so sockets that became
         // ready meanwhile get their turn first.
-        struct timeval tv {0, 0};
-        evtimer_add(&ready_ev_, &tv);
+        ready_ev_.arm_ms(0);
         ready_scheduled_ = true;
     }
 }
 
-void Worker::cancel_defer(Connection *c) noexcept {
-    ready_.remove(c);
+void Worker::cancel_defer(Connection &c) noexcept {
+    ready_.remove(&c);
 }
 
 void Worker::on_ready(evutil_socket_t, short, void *arg) noexcept {
@@ -247,8 +233,7 @@ bool Worker::allow_auth_log(uint64_t now_ms, uint64_t &suppressed) {
     if (!ok && !auth_flush_armed_) {
         // A burst has started to be suppressed: say how much of it once the
         // window is over, even if no further failure comes to report it.
-        const auto tv = util::timeval_ms(auth_log_.interval_ms());
-        evtimer_add(&auth_flush_ev_, &tv);
+        auth_flush_ev_.arm_ms(auth_log_.interval_ms());
         auth_flush_armed_ = true;
     }
     return ok;
@@ -263,6 +248,24 @@ void Worker::on_auth_log_flush(evutil_socket_t, short, void *arg) noexcept {
                  static_cast<unsigned long long>(n));
 }
 
+// ---------------------------------------------------------------------------
+// The loop and other threads
+// ---------------------------------------------------------------------------
+
+void Worker::abort_all(EndReason why) {
+    all_.for_each([why](Connection *c) { c->abort(why); });
+}
+
+void Worker::abort_connection(uint64_t id, EndReason why, bool linger) {
+    Connection *found = nullptr;
+    all_.for_each([&](Connection *c) {
+        if (c->id() == id)
+            found = c;
+    });
+    if (found != nullptr)
+        found->abort(why, linger);
+}
+
 void Worker::run() {
     loop_thread_ = std::this_thread::get_id();
     stop_requested_ = false;
@@ -273,7 +276,7 @@ void Worker::run() {
 void Worker::request_stop() {
     stop_requested_ = true;
     uint64_t one = 1;
-    [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof one);
+    [[maybe_unused]] ssize_t n = ::write(wake_fd_.get(), &one, sizeof one);
 }
 
 void Worker::post(std::function<void()> task) {
@@ -282,7 +285,7 @@ void Worker::post(std::function<void()> task) {
         tasks_.push_back(std::move(task));
     }
     uint64_t one = 1;
-    [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof one);
+    [[maybe_unused]] ssize_t n = ::write(wake_fd_.get(), &one, sizeof one);
 }
 
 void Worker::run_sync(std::function<void()> task) {
@@ -297,16 +300,6 @@ void Worker::run_sync(std::function<void()> task) {
         done.set_value();
     });
     fut.wait();
-}
-
-void Worker::abort_connection(uint64_t id, EndReason why, bool linger) {
-    Connection *found = nullptr;
-    all_.for_each([&](Connection *c) {
-        if (c->id() == id)
-            found = c;
-    });
-    if (found != nullptr)
-        found->abort(why, linger);
 }
 
 void Worker::on_wake(evutil_socket_t fd, short, void *arg) noexcept {

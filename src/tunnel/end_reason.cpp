@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include "tunnel/end_reason.hpp"
+
+#include <array>
+#include <cstdio>
+
+namespace sealpipe::tunnel {
+
+namespace {
+
+using proto::ResetReason;
+using util::LogLevel;
+
+struct Row {
+    EndReason reason;
+    const char *name;
+    EndPolicy policy;
+};
+
+// One row per reason, in enum order (checked below). Columns: name,
+// reset the plaintext side, tell the peer, the RESET code, log level.
+constexpr std::array<Row, END_REASON_COUNT> TABLE = {{
+    {EndReason::Clean, "clean", {false, false, ResetReason::PlaintextReset, LogLevel::Info}},
+    {EndReason::ConnectFailed, "connect_failed",
+     {true, true, ResetReason::TargetUnreachable, LogLevel::Warning}},
+    {EndReason::ConnectTimeout, "connect_timeout",
+     {true, true, ResetReason::TargetUnreachable, LogLevel::Warning}},
+    {EndReason::HandshakeFailed, "handshake_failed",
+     {true, true, ResetReason::ProtocolError, LogLevel::Warning}},
+    {EndReason::HandshakeTimeout, "handshake_timeout",
+     {true, true, ResetReason::Timeout, LogLevel::Warning}},
+    {EndReason::Replay, "replayed_handshake",
+     {true, true, ResetReason::ProtocolError, LogLevel::Warning}},
+    {EndReason::Truncated, "truncated",
+     {true, false, ResetReason::ProtocolError, LogLevel::Warning}},
+    {EndReason::PeerReset, "peer_reset",
+     {true, false, ResetReason::PlaintextReset, LogLevel::Info}},
+    {EndReason::PlaintextReset, "plaintext_reset",
+     {true, true, ResetReason::PlaintextReset, LogLevel::Info}},
+    {EndReason::ProtocolError, "protocol_error",
+     {true, false, ResetReason::ProtocolError, LogLevel::Warning}},
+    {EndReason::HeartbeatTimeout, "heartbeat_timeout",
+     {true, false, ResetReason::HeartbeatTimeout, LogLevel::Warning}},
+    {EndReason::IdleTimeout, "idle_timeout", {true, true, ResetReason::Timeout, LogLevel::Warning}},
+    {EndReason::HalfCloseTimeout, "half_close_timeout",
+     {true, true, ResetReason::Timeout, LogLevel::Warning}},
+    {EndReason::Evicted, "evicted", {true, true, ResetReason::Overload, LogLevel::Warning}},
+    {EndReason::ConnectionLimit, "connection_limit",
+     {true, true, ResetReason::Overload, LogLevel::Warning}},
+    {EndReason::Shutdown, "shutdown", {true, true, ResetReason::Shutdown, LogLevel::Warning}},
+    {EndReason::ResourceError, "resource_error",
+     {true, true, ResetReason::Overload, LogLevel::Warning}},
+}};
+
+constexpr bool table_in_enum_order() {
+    for (size_t i = 0; i < TABLE.size(); ++i)
+        if (static_cast<size_t>(TABLE[i].reason) != i)
+            return false;
+    return true;
+}
+static_assert(table_in_enum_order(), "TABLE must list every EndReason in enum order");
+
+std::string with_errno(std::string text, int err) {
+    if (err != 0)
+        text += " (" + util::errno_string(err) + ")";
+    return text;
+}
+
+} // namespace
+
+const char *to_string(EndReason r) noexcept {
+    const auto i = static_cast<size_t>(r);
+    return i < TABLE.size() ? TABLE[i].name : "unknown";
+}
+
+const EndPolicy &policy_of(EndReason r) noexcept {
+    const auto i = static_cast<size_t>(r);
+    return TABLE[i < TABLE.size() ? i : static_cast<size_t>(EndReason::ProtocolError)].policy;
+}
+
+const char *reset_reason_text(ResetReason r) noexcept {
+    switch (r) {
+    case ResetReason::PlaintextReset: return "its plaintext side was reset";
+    case ResetReason::TargetUnreachable: return "its target is unreachable";
+    case ResetReason::Timeout: return "idle or half-close timeout";
+    case ResetReason::ProtocolError: return "protocol error";
+    case ResetReason::Shutdown: return "it was stopped";
+    case ResetReason::Overload: return "overload";
+    case ResetReason::HeartbeatTimeout: return "heartbeat timeout (it heard nothing from this side)";
+    }
+    return "unknown reason";
+}
+
+std::string detail(const EndReport &r) {
+    switch (r.reason) {
+    case EndReason::HandshakeFailed: return crypto::to_string(r.handshake_error);
+    case EndReason::ProtocolError:
+        return r.record_error != proto::RecordError::None ? proto::to_string(r.record_error)
+                                                          : "protocol error";
+    case EndReason::PeerReset:
+        return std::string("peer aborted: ") + reset_reason_text(r.peer_reset);
+    case EndReason::ConnectFailed:
+        return (r.role == Role::Encrypt ? "cannot reach the -d side: "
+                                        : "cannot reach the target: ") +
+               util::errno_string(r.err != 0 ? r.err : EHOSTUNREACH);
+    case EndReason::Truncated: return with_errno("encrypted connection ended without CLOSE", r.err);
+    case EndReason::PlaintextReset:
+        return with_errno(r.role == Role::Encrypt ? "client connection reset"
+                                                  : "target connection reset",
+                          r.err);
+    case EndReason::ResourceError:
+        return r.err != 0 ? util::errno_string(r.err) : "out of memory";
+    default: return "";
+    }
+}
+
+std::string end_line(const EndReport &r, const std::string &peer) {
+    const std::string d = detail(r);
+    char tail[128];
+    std::snprintf(tail, sizeof tail, ", %llu B in, %llu B out, %.3f s",
+                  static_cast<unsigned long long>(r.bytes_in),
+                  static_cast<unsigned long long>(r.bytes_out),
+                  static_cast<double>(r.duration_ms) / 1000.0);
+    return "conn " + std::to_string(r.id) + " " + peer + ": " + to_string(r.reason) +
+           (d.empty() ? "" : ": " + d) + tail;
+}
+
+void log_end(const EndReport &r, const std::string &peer, AuthLogGate &gate, uint64_t now_ms) {
+    const LogLevel level = policy_of(r.reason).level;
+    if (!util::log_enabled(level))
+        return;
+    if (!r.authenticated || r.reason == EndReason::Replay) {
+        uint64_t suppressed = 0;
+        if (!gate.allow_auth_log(now_ms, suppressed))
+            return;
+        if (suppressed > 0)
+            util::log_msg(level, "%llu more unauthenticated connection failures not logged",
+                          static_cast<unsigned long long>(suppressed));
+    }
+    util::log_msg(level, "%s", end_line(r, peer).c_str());
+}
+
+} // namespace sealpipe::tunnel

@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include "tunnel/handshake_stage.hpp"
+#include "util/clock.hpp"
+
+#include <algorithm>
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace sealpipe::tunnel {
+
+HandshakeStage::HandshakeStage(std::unique_ptr<HandshakeDriver> driver, bool initiator)
+    : driver_(std::move(driver)) {
+    if (initiator)
+        out_len_ = driver_->start(out_);
+}
+
+Step HandshakeStage::flush(Endpoint &enc, uint64_t &last_tx_ms) {
+    while (out_off_ < out_len_) {
+        if (!enc.writable)
+            return Step::Blocked;
+        const ssize_t n =
+            ::send(enc.get(), out_.data() + out_off_, out_len_ - out_off_, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (would_block(errno)) {
+                enc.writable = false;
+                return Step::Blocked;
+            }
+            if (errno == EINTR)
+                continue;
+            err_ = errno;
+            peer_closed_ = true;
+            return end(EndReason::HandshakeFailed, crypto::HandshakeError::None);
+        }
+        out_off_ += static_cast<size_t>(n);
+        last_tx_ms = util::now_ms();
+    }
+    return Step::Progress;
+}
+
+// Read exactly one message: what follows it belongs to the records.
+Step HandshakeStage::read_message(Endpoint &enc, uint64_t &last_rx_ms) {
+    while (true) {
+        const size_t want = driver_->message_size({in_.data(), in_len_});
+        if (want == 0 || want > in_.size())
+            return end(EndReason::HandshakeFailed, crypto::HandshakeError::Malformed);
+        if (in_len_ == want && want > proto::HS_LENGTH_LEN)
+            return Step::Progress;
+        if (!enc.readable)
+            return Step::Blocked;
+        const ssize_t n = ::read(enc.get(), in_.data() + in_len_, want - in_len_);
+        if (n < 0) {
+            if (would_block(errno)) {
+                enc.readable = false;
+                return Step::Blocked;
+            }
+            if (errno == EINTR)
+                continue;
+            err_ = errno;
+            peer_closed_ = true;
+            return end(EndReason::HandshakeFailed, crypto::HandshakeError::AuthFailed);
+        }
+        if (n == 0) {
+            // The peer closed mid-handshake. For the initiator this is what
+            // a wrong key looks like: the responder stays silent and closes.
+            peer_closed_ = true;
+            err_ = 0;
+            return end(EndReason::HandshakeFailed, crypto::HandshakeError::AuthFailed);
+        }
+        in_len_ += static_cast<size_t>(n);
+        last_rx_ms = util::now_ms();
+    }
+}
+
+Step HandshakeStage::advance(Endpoint &enc, ConnectionEnv &env, SlotLease &slot,
+                             uint64_t &last_rx_ms, uint64_t now_ms) {
+    if (done_)
+        return Step::Progress;
+    const Step s = read_message(enc, last_rx_ms);
+    if (s != Step::Progress)
+        return s;
+    switch (driver_->receive({in_.data(), in_len_})) {
+    case HsStep::Done: done_ = true; return Step::Progress;
+    case HsStep::Authenticated: return admit_and_answer(env, slot, now_ms);
+    case HsStep::NeedMore: in_len_ = 0; return Step::Blocked;
+    case HsStep::Failed: break;
+    }
+    return end(EndReason::HandshakeFailed, driver_->error());
+}
+
+// DESIGN.md §3.4: no X25519 before these checks pass.
+Step HandshakeStage::admit_and_answer(ConnectionEnv &env, SlotLease &slot, uint64_t now_ms) {
+    std::array<uint8_t, 32> token;
+    const auto t = driver_->replay_token();
+    std::copy(t.begin(), t.end(), token.begin());
+    if (!env.replay.insert(token, now_ms))
+        return end(EndReason::Replay, crypto::HandshakeError::None);
+    slot = env.owner.lease_slot();
+    if (!slot)
+        return end(EndReason::ConnectionLimit, crypto::HandshakeError::None);
+    size_t written = 0;
+    if (driver_->answer(out_, written) != HsStep::Done)
+        return end(EndReason::HandshakeFailed, driver_->error());
+    out_len_ = written;
+    out_off_ = 0;
+    done_ = true;
+    return Step::Progress;
+}
+
+} // namespace sealpipe::tunnel

@@ -1,0 +1,439 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include "tunnel/pipe.hpp"
+#include "tunnel/config.hpp"
+#include "util/clock.hpp"
+#include "util/log.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace sealpipe::tunnel {
+
+using proto::RecordType;
+
+namespace {
+constexpr size_t HEAD = BufferPool::HEAD;
+constexpr size_t MAX_SLOTS = 64;
+} // namespace
+
+// ---------------------------------------------------------------------------
+// Up: plaintext -> records
+// ---------------------------------------------------------------------------
+
+void UpPipe::open(RecordSealer &sealer, const Features &features, bool confirm_first) noexcept {
+    sealer_ = &sealer;
+    layout_ = sealer.layout();
+    features_ = features;
+    slots_ = std::min(MAX_SLOTS, (BufferPool::SIZE - HEAD - BufferPool::TAIL) / layout_.slot);
+    confirm_pending_ = confirm_first && features.confirm;
+}
+
+void UpPipe::queue_pong(const uint8_t (&body)[proto::PING_BODY_LEN]) noexcept {
+    std::memcpy(pong_body_, body, sizeof pong_body_);
+    pong_pending_ = true; // only the latest is kept
+}
+
+Step UpPipe::pump(Endpoint &plain, Endpoint &enc, OpenClocks &clk) {
+    if (start_ < end_ || close_in_batch_)
+        return flush(plain, enc, clk);
+    return produce(plain, clk);
+}
+
+Step UpPipe::flush(Endpoint &plain, Endpoint &enc, OpenClocks &clk) {
+    while (start_ < end_) {
+        if (!enc.writable)
+            return Step::Blocked;
+        const ssize_t n =
+            ::send(enc.get(), buf_.get() + start_, end_ - start_, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (would_block(errno)) {
+                enc.writable = false;
+                return Step::Blocked;
+            }
+            if (errno == EINTR)
+                continue;
+            write_failed_ = true;
+            return fail(EndReason::Truncated, errno);
+        }
+        start_ += static_cast<size_t>(n);
+        clk.last_tx_ms = util::now_ms();
+    }
+    start_ = end_ = 0;
+    if (close_in_batch_) {
+        close_in_batch_ = false;
+        close_sent_ = true;
+        // Without an authenticated close, end of stream is our FIN.
+        if (!features_.authenticated_close)
+            ::shutdown(enc.get(), SHUT_WR);
+    }
+    if (!plain.readable || eof_)
+        buf_.release();
+    return Step::Progress;
+}
+
+Step UpPipe::produce(Endpoint &plain, OpenClocks &clk) {
+    const bool can_read = plain.readable && !eof_;
+    if (!can_read && !confirm_pending_ && !pong_pending_ && !ping_due_) {
+        buf_.release();
+        return Step::Blocked;
+    }
+    if (buf_.ensure())
+        start_ = end_ = 0;
+    uint8_t *const buf = buf_.get();
+
+    // 1. Read plaintext straight into the record slots (one readv).
+    size_t data_len = 0;
+    bool eof_now = false;
+    if (can_read) {
+        struct iovec iv[MAX_SLOTS];
+        for (size_t i = 0; i < slots_; ++i) {
+            iv[i].iov_base = buf + HEAD + i * layout_.slot + layout_.body_offset;
+            iv[i].iov_len = layout_.body_max;
+        }
+        const ssize_t n = ::readv(plain.get(), iv, static_cast<int>(slots_));
+        if (n < 0) {
+            if (would_block(errno))
+                plain.readable = false;
+            else if (errno != EINTR)
+                return fail(EndReason::PlaintextReset, errno);
+        } else if (n == 0) {
+            eof_ = true;
+            eof_now = true;
+        } else {
+            data_len = static_cast<size_t>(n);
+        }
+    }
+
+    // 2. Control records, right-aligned in HEAD, in this order: CONFIRM
+    // (must be first), REKEY (applies to all that follows), PONG, PING.
+    const uint64_t now = util::now_ms();
+    const size_t ping_record = layout_.overhead + proto::PING_BODY_LEN;
+    const bool rekey = features_.control_records &&
+                       (data_len > 0 || eof_now || confirm_pending_ || pong_pending_ || ping_due_) &&
+                       sealer_->rekey_due(now / 1000);
+    const bool pong = pong_pending_ && features_.control_records;
+    const bool ping = ping_due_ && features_.control_records;
+    size_t ctl = 0;
+    if (confirm_pending_)
+        ctl += layout_.overhead;
+    if (rekey)
+        ctl += layout_.overhead;
+    if (pong)
+        ctl += ping_record;
+    if (ping)
+        ctl += ping_record;
+    pong_pending_ = pong_pending_ && pong;
+    ping_due_ = ping_due_ && ping;
+    if (ctl == 0 && data_len == 0 && !eof_now) {
+        if (!plain.readable)
+            buf_.release();
+        return Step::Blocked;
+    }
+
+    uint8_t *p = buf + HEAD - ctl;
+    bool ok = true;
+    auto put = [&](size_t n) {
+        ok = ok && n != 0;
+        p += n;
+    };
+    if (confirm_pending_) {
+        put(sealer_->seal(RecordType::Confirm, p, 0));
+        confirm_pending_ = false;
+    }
+    if (rekey && ok)
+        put(sealer_->seal_rekey(p, now / 1000));
+    if (pong && ok) {
+        std::memcpy(p + layout_.body_offset, pong_body_, proto::PING_BODY_LEN);
+        put(sealer_->seal(RecordType::Pong, p, proto::PING_BODY_LEN));
+        pong_pending_ = false;
+    }
+    if (ping && ok) {
+        const uint64_t t = util::now_us();
+        for (size_t i = 0; i < proto::PING_BODY_LEN; ++i)
+            p[layout_.body_offset + i] = static_cast<uint8_t>(t >> (56 - 8 * i));
+        put(sealer_->seal(RecordType::Ping, p, proto::PING_BODY_LEN));
+        ping_due_ = false;
+    }
+
+    // 3. Seal the data in place. Full slots are exactly one record long, so
+    // the records are contiguous; only the last one can be shorter.
+    size_t off = HEAD;
+    size_t left = data_len;
+    while (left > 0 && ok) {
+        const size_t chunk = std::min(left, layout_.body_max);
+        const size_t n = sealer_->seal(RecordType::Data, buf + off, chunk);
+        ok = n != 0;
+        off += n;
+        left -= chunk;
+    }
+    if (eof_now && ok) {
+        // DESIGN.md §5.4: plaintext EOF becomes an authenticated CLOSE (or,
+        // for a protocol without one, a FIN once the data before it is out).
+        if (features_.authenticated_close) {
+            const size_t n = sealer_->seal(RecordType::Close, buf + off, 0);
+            ok = n != 0;
+            off += n;
+        }
+        close_queued_ = true;
+        close_in_batch_ = true;
+        close_event_ = true;
+    }
+    if (!ok) {
+        // DESIGN.md §6.1: the nonce limit. Unreachable in practice.
+        log_error("nonce limit reached");
+        return fail(EndReason::ProtocolError, 0);
+    }
+    start_ = HEAD - ctl;
+    end_ = off;
+    if (data_len > 0) {
+        bytes_ += data_len;
+        stats_.bytes_in.fetch_add(data_len, std::memory_order_relaxed);
+        clk.last_data_ms = now;
+    }
+    return Step::Progress;
+}
+
+bool UpPipe::append_reset(proto::ResetReason code) {
+    if (sealer_ == nullptr || !features_.authenticated_close)
+        return false;
+    if (buf_.ensure() || start_ == end_)
+        start_ = end_ = HEAD;
+    const size_t need = layout_.overhead + 1;
+    if (end_ + need <= BufferPool::SIZE) {
+        buf_.get()[end_ + layout_.body_offset] = static_cast<uint8_t>(code);
+        end_ += sealer_->seal(RecordType::Reset, buf_.get() + end_, 1);
+    }
+    return true;
+}
+
+Step UpPipe::flush_rest(Endpoint &enc) {
+    while (start_ < end_) {
+        const ssize_t n = ::send(enc.get(), buf_.get() + start_, end_ - start_, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && would_block(errno))
+            return Step::Blocked; // wait for EV_WRITE
+        if (n <= 0)
+            return Step::Ended;
+        start_ += static_cast<size_t>(n);
+    }
+    release();
+    return Step::Progress;
+}
+
+// ---------------------------------------------------------------------------
+// Down: records -> plaintext
+// ---------------------------------------------------------------------------
+
+void DownPipe::open(RecordOpener &opener, const Features &features) noexcept {
+    opener_ = &opener;
+    features_ = features;
+}
+
+bool DownPipe::close_received() const noexcept {
+    if (!features_.authenticated_close)
+        return fin_seen_ && !unparsed();
+    return opener_ != nullptr && opener_->close_received();
+}
+
+bool DownPipe::eof_is_truncation(bool our_close_sent) const noexcept {
+    if (!features_.authenticated_close)
+        return unparsed();
+    return !(close_received() && our_close_sent) || unparsed();
+}
+
+bool DownPipe::take_ping_event(uint8_t (&body)[proto::PING_BODY_LEN]) noexcept {
+    if (!ping_event_)
+        return false;
+    ping_event_ = false;
+    std::memcpy(body, ping_body_, sizeof ping_body_);
+    return true;
+}
+
+Step DownPipe::pump(Endpoint &plain, Endpoint &enc, OpenClocks &clk, bool deliver) {
+    if (iov_n_ > iov_i_) {
+        const Step s = flush(plain, clk);
+        if (s == Step::Progress)
+            housekeeping(plain, enc, deliver);
+        return s;
+    }
+    if (parse_ < len_) {
+        const Step s = parse(clk, deliver);
+        if (s == Step::Ended || confirm_event_)
+            return s;
+        if (iov_n_ == 0)
+            housekeeping(plain, enc, deliver);
+        if (s == Step::Progress)
+            return s;
+    }
+    return read(enc, clk);
+}
+
+Step DownPipe::flush(Endpoint &plain, OpenClocks &clk) {
+    while (iov_i_ < iov_n_) {
+        if (!plain.writable) {
+            paused_ = true;
+            return Step::Blocked;
+        }
+        struct msghdr m {};
+        m.msg_iov = iov_ + iov_i_;
+        m.msg_iovlen = static_cast<size_t>(iov_n_ - iov_i_);
+        const ssize_t n = ::sendmsg(plain.get(), &m, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (would_block(errno)) {
+                plain.writable = false;
+                paused_ = true;
+                return Step::Blocked;
+            }
+            if (errno == EINTR)
+                continue;
+            return fail({EndReason::PlaintextReset, errno});
+        }
+        size_t left = static_cast<size_t>(n);
+        bytes_ += left;
+        stats_.bytes_out.fetch_add(left, std::memory_order_relaxed);
+        while (left > 0 && iov_i_ < iov_n_) {
+            if (left >= iov_[iov_i_].iov_len) {
+                left -= iov_[iov_i_].iov_len;
+                ++iov_i_;
+            } else {
+                iov_[iov_i_].iov_base = static_cast<uint8_t *>(iov_[iov_i_].iov_base) + left;
+                iov_[iov_i_].iov_len -= left;
+                left = 0;
+            }
+        }
+    }
+    iov_n_ = iov_i_ = 0;
+    if (paused_) {
+        // We were not reading while blocked; give the peer a fresh window
+        // before judging it dead (DESIGN.md §7.1).
+        clk.last_rx_ms = util::now_ms();
+        paused_ = false;
+    }
+    return Step::Progress;
+}
+
+Step DownPipe::parse(OpenClocks &clk, bool deliver) {
+    bool progressed = false;
+    while (parse_ < len_ && iov_n_ < MAX_IOV) {
+        proto::Record rec;
+        proto::RecordError err = proto::RecordError::None;
+        const proto::DecodeStatus st = opener_->next(buf_.get() + parse_, len_ - parse_, rec, err);
+        if (st == proto::DecodeStatus::NeedMore)
+            break;
+        if (st == proto::DecodeStatus::Invalid)
+            return fail({EndReason::ProtocolError, 0, err});
+        parse_ += rec.wire_len;
+        progressed = true;
+        switch (rec.type) {
+        case RecordType::Confirm:
+            confirm_event_ = true;
+            return Step::Progress; // decoding resumes once the target is connected
+        case RecordType::Data:
+            if (!deliver)
+                return fail({EndReason::ProtocolError, 0, proto::RecordError::BadOrder});
+            iov_[iov_n_].iov_base = rec.body;
+            iov_[iov_n_].iov_len = rec.body_len;
+            ++iov_n_;
+            clk.last_data_ms = util::now_ms();
+            break;
+        case RecordType::Close: break; // delivered after the data before it
+        case RecordType::Reset:
+            return fail({EndReason::PeerReset, 0, proto::RecordError::None,
+                         static_cast<proto::ResetReason>(rec.body[0])});
+        case RecordType::Ping:
+            std::memcpy(ping_body_, rec.body, proto::PING_BODY_LEN);
+            ping_event_ = true;
+            break;
+        case RecordType::Pong:
+        case RecordType::Rekey: break;
+        }
+    }
+    return progressed ? Step::Progress : Step::Blocked;
+}
+
+Step DownPipe::read(Endpoint &enc, OpenClocks &clk) {
+    if (!enc.readable || eof_)
+        return Step::Blocked;
+    if (buf_.ensure())
+        len_ = parse_ = 0;
+    const ssize_t n = ::read(enc.get(), buf_.get() + len_, BufferPool::SIZE - len_);
+    if (n < 0) {
+        if (would_block(errno)) {
+            enc.readable = false;
+            if (len_ == 0)
+                buf_.release();
+            return Step::Blocked;
+        }
+        if (errno == EINTR)
+            return Step::Progress;
+        eof_err_ = errno;
+    }
+    if (n <= 0) {
+        eof_ = true;
+        eof_event_ = true;
+        fin_seen_ = n == 0;
+        return Step::Progress;
+    }
+    len_ += static_cast<size_t>(n);
+    clk.last_rx_ms = util::now_ms();
+    return Step::Progress;
+}
+
+// After all decoded plaintext is written: deliver a received close as
+// shutdown(SHUT_WR), and compact or release the buffer.
+void DownPipe::housekeeping(Endpoint &plain, Endpoint &enc, bool deliver) {
+    if (deliver && close_received() && !plain_shut_) {
+        ::shutdown(plain.get(), SHUT_WR);
+        plain_shut_ = true;
+        delivered_event_ = true;
+    }
+    if (!buf_)
+        return;
+    if (parse_ == len_) {
+        parse_ = len_ = 0;
+        if (!enc.readable || eof_)
+            buf_.release();
+    } else if (parse_ > 0) {
+        compact();
+    }
+}
+
+void DownPipe::compact() noexcept {
+    std::memmove(buf_.get(), buf_.get() + parse_, len_ - parse_);
+    len_ -= parse_;
+    parse_ = 0;
+}
+
+PipeEnd DownPipe::salvage(Endpoint &plain, Endpoint &enc) {
+    plain.writable = false; // deliver nothing more; just look for RESET
+    for (int i = 0; i < limits::SALVAGE_READS; ++i) {
+        if (parse_ < len_ && opener_ != nullptr) {
+            proto::Record rec;
+            proto::RecordError err = proto::RecordError::None;
+            if (opener_->next(buf_.get() + parse_, len_ - parse_, rec, err) ==
+                proto::DecodeStatus::Record) {
+                parse_ += rec.wire_len;
+                if (rec.type == RecordType::Reset)
+                    return {EndReason::PeerReset, 0, proto::RecordError::None,
+                            static_cast<proto::ResetReason>(rec.body[0])};
+                continue;
+            }
+        }
+        if (!enc.readable || eof_)
+            break;
+        if (buf_ && parse_ > 0)
+            compact();
+        if (buf_.ensure())
+            len_ = parse_ = 0;
+        const ssize_t n = ::read(enc.get(), buf_.get() + len_, BufferPool::SIZE - len_);
+        if (n <= 0)
+            break;
+        len_ += static_cast<size_t>(n);
+    }
+    return {EndReason::Truncated};
+}
+
+} // namespace sealpipe::tunnel

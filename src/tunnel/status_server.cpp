@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include "tunnel/status_server.hpp"
+
+#include <event2/event.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace sealpipe::tunnel {
+
+namespace {
+constexpr size_t MAX_REQUEST = 4096;
+constexpr int CLIENT_TIMEOUT_S = 5;
+constexpr size_t MAX_CLIENTS = 32;
+} // namespace
+
+struct StatusServer::Client {
+    StatusServer *server;
+    int fd;
+    struct event *ev;
+    std::string in;
+    std::string out;
+    size_t sent = 0;
+};
+
+StatusServer::StatusServer(event_base *base, net::UniqueFd listener, const net::SockAddr &addr,
+                           Handler handler)
+    : base_(base), handler_(std::move(handler)), fd_(std::move(listener)) {
+    if (addr.is_unix()) {
+        unix_path_ = addr.to_string();
+        struct stat st {};
+        if (::stat(unix_path_.c_str(), &st) == 0)
+            unix_ino_ = st.st_ino;
+    }
+    ev_ = event_new(base_, fd_.get(), EV_READ | EV_PERSIST, &StatusServer::on_accept, this);
+    event_add(ev_, nullptr);
+}
+
+StatusServer::~StatusServer() {
+    for (Client *c : clients_) {
+        event_free(c->ev);
+        ::close(c->fd);
+        delete c;
+    }
+    event_free(ev_);
+    fd_.reset();
+    if (!unix_path_.empty())
+        net::remove_unix_socket(unix_path_, unix_ino_);
+}
+
+void StatusServer::on_accept(int fd, short, void *arg) noexcept {
+    auto *self = static_cast<StatusServer *>(arg);
+    int c = ::accept4(fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (c < 0)
+        return;
+    if (self->clients_.size() >= MAX_CLIENTS) {
+        ::close(c);
+        return;
+    }
+    auto *cl = new Client{self, c, nullptr, {}, {}, 0};
+    cl->ev = event_new(self->base_, c, EV_READ | EV_PERSIST, &StatusServer::on_client, cl);
+    struct timeval tv {CLIENT_TIMEOUT_S, 0};
+    event_add(cl->ev, &tv);
+    self->clients_.push_back(cl);
+    self->handle(cl, 0);
+}
+
+void StatusServer::on_client(int, short what, void *arg) noexcept {
+    auto *cl = static_cast<Client *>(arg);
+    cl->server->handle(cl, what);
+}
+
+void StatusServer::drop(Client *c) {
+    clients_.erase(std::remove(clients_.begin(), clients_.end(), c), clients_.end());
+    event_free(c->ev);
+    ::close(c->fd);
+    delete c;
+}
+
+void StatusServer::handle(Client *c, short what) {
+    if (what & EV_TIMEOUT) {
+        drop(c);
+        return;
+    }
+    if (c->out.empty()) {
+        char buf[1024];
+        while (true) {
+            ssize_t n = ::recv(c->fd, buf, sizeof buf, 0);
+            if (n > 0) {
+                c->in.append(buf, static_cast<size_t>(n));
+                if (c->in.size() > MAX_REQUEST) {
+                    drop(c);
+                    return;
+                }
+                continue;
+            }
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                break;
+            if (n < 0 && errno == EINTR)
+                continue;
+            drop(c); // EOF or error before a full request
+            return;
+        }
+        if (c->in.find("\r\n\r\n") == std::string::npos && c->in.find("\n\n") == std::string::npos)
+            return; // wait for the rest of the request
+        // "GET /path HTTP/1.x"
+        std::string path;
+        if (c->in.rfind("GET ", 0) == 0) {
+            size_t end = c->in.find(' ', 4);
+            path = c->in.substr(4, end == std::string::npos ? std::string::npos : end - 4);
+        }
+        HttpResponse r;
+        if (c->in.rfind("GET ", 0) != 0) {
+            r.status = 405;
+            r.body = "only GET is supported\n";
+        } else {
+            r = handler_(path);
+        }
+        const int status = r.status;
+        const std::string &body = r.body;
+        const char *type = r.type;
+        const char *text = status == 200   ? "OK"
+                           : status == 503 ? "Service Unavailable"
+                           : status == 405 ? "Method Not Allowed"
+                                           : "Not Found";
+        char head[256];
+        std::snprintf(head, sizeof head,
+                      "HTTP/1.0 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                      "Connection: close\r\n\r\n",
+                      status, text, type, body.size());
+        c->out = head + body;
+        // From now on, wait for writability instead of input.
+        event_del(c->ev);
+        event_assign(c->ev, base_, c->fd, EV_WRITE | EV_PERSIST, &StatusServer::on_client, c);
+        struct timeval tv {CLIENT_TIMEOUT_S, 0};
+        event_add(c->ev, &tv);
+    }
+    while (c->sent < c->out.size()) {
+        ssize_t n = ::send(c->fd, c->out.data() + c->sent, c->out.size() - c->sent, MSG_NOSIGNAL);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        c->sent += static_cast<size_t>(n);
+    }
+    ::shutdown(c->fd, SHUT_WR);
+    drop(c);
+}
+
+} // namespace sealpipe::tunnel
