@@ -133,5 +133,10 @@ public:
 
 // sealpipe's protocol (DESIGN.md §3-§6).
 const WireProtocol &sealpipe_protocol() noexcept;
+// Its record codec (DESIGN.md §5): a sealer whose rekey clock starts at
+// ${now_s}, and an opener that, with ${expect_confirm} (the responder),
+// requires CONFIRM first.
+std::unique_ptr<RecordSealer> sealpipe_sealer(crypto::CipherState cs, uint64_t now_s);
+std::unique_ptr<RecordOpener> sealpipe_opener(crypto::CipherState cs, bool expect_confirm);
 
 } // namespace sealpipe::tunnel

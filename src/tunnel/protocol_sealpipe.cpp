@@ -60,8 +60,8 @@ std::span<const uint8_t> body_of(std::span<const uint8_t> msg) noexcept {
 
 Session make_session(crypto::HandshakeResult &r, bool responder, uint64_t now_s) {
     Session s;
-    s.sealer = std::make_unique<SealpipeSealer>(std::move(r.send), now_s);
-    s.opener = std::make_unique<SealpipeOpener>(std::move(r.recv), responder);
+    s.sealer = sealpipe_sealer(std::move(r.send), now_s);
+    s.opener = sealpipe_opener(std::move(r.recv), responder);
     s.cipher = r.cipher;
     s.forward_secret = r.forward_secret;
     s.heartbeat_s = r.heartbeat_seconds;
@@ -145,6 +145,14 @@ public:
 };
 
 } // namespace
+
+std::unique_ptr<RecordSealer> sealpipe_sealer(crypto::CipherState cs, uint64_t now_s) {
+    return std::make_unique<SealpipeSealer>(std::move(cs), now_s);
+}
+
+std::unique_ptr<RecordOpener> sealpipe_opener(crypto::CipherState cs, bool expect_confirm) {
+    return std::make_unique<SealpipeOpener>(std::move(cs), expect_confirm);
+}
 
 const WireProtocol &sealpipe_protocol() noexcept {
     static const SealpipeProtocol p;
