@@ -17,7 +17,7 @@ DEPS := scripts/install-deps
 
 .DEFAULT_GOAL := build
 .PHONY: help deps build all test test-unit test-e2e asan valgrind fuzz fuzz-short bench \
-        soak demo test-rabbitmq lint install uninstall clean
+        soak demo test-rabbitmq lint format install uninstall clean
 
 help: ## Show this list
 	@echo "sealpipe: make TARGET"
@@ -105,6 +105,9 @@ test-rabbitmq: ## RabbitMQ AMQP and management UI through sealpipe (installs rab
 
 lint: build ## shellcheck, mandoc -Tlint and systemd-analyze on the shipped files
 	meson test -C $(BUILD) --print-errorlogs --suite lint
+
+format: ## Apply .clang-format to the C++ sources (lint-format checks it)
+	clang-format -i $$(find src tests/unit tests/tools tests/fuzz bench/tools -name '*.cpp' -o -name '*.hpp')
 
 install: build ## Install binaries, man pages and service files under PREFIX
 	meson install -C $(BUILD)

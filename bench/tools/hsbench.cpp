@@ -66,9 +66,11 @@ void handshake(proto::FsPolicy policy) {
         const size_t n1 = ini.write_message1(m1);
         crypto::HandshakeResult ri, rr;
         size_t n2 = 0;
-        if (res.read_message1(std::span<const uint8_t>(m1.data() + 2, n1 - 2)) != crypto::HandshakeError::None ||
+        if (res.read_message1(std::span<const uint8_t>(m1.data() + 2, n1 - 2)) !=
+                crypto::HandshakeError::None ||
             res.write_message2(m2, n2, rr) != crypto::HandshakeError::None ||
-            ini.read_message2(std::span<const uint8_t>(m2.data() + 2, n2 - 2), ri) != crypto::HandshakeError::None)
+            ini.read_message2(std::span<const uint8_t>(m2.data() + 2, n2 - 2), ri) !=
+                crypto::HandshakeError::None)
             std::abort();
     }
     std::printf("{\"bench\": \"handshake_both_sides\", \"forward_secret\": %s, \"us\": %.1f}\n",
@@ -83,15 +85,17 @@ void records(proto::CipherId cipher, const char *name) {
     const int n = 20000;
     const auto t0 = Clock::now();
     for (int i = 0; i < n; ++i) {
-        const size_t len = proto::seal_record(tx, proto::RecordType::Data, buf.data(), proto::RECORD_BODY_MAX);
+        const size_t len =
+            proto::seal_record(tx, proto::RecordType::Data, buf.data(), proto::RECORD_BODY_MAX);
         proto::Record rec;
         proto::RecordError err;
-        if (len == 0 || proto::decode_record(rx, buf.data(), len, rec, err) != proto::DecodeStatus::Record)
+        if (len == 0 ||
+            proto::decode_record(rx, buf.data(), len, rec, err) != proto::DecodeStatus::Record)
             std::abort();
     }
     const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-    std::printf("{\"bench\": \"record_seal_open_16k\", \"cipher\": \"%s\", \"mb_per_s\": %.0f}\n", name,
-                static_cast<double>(n) * proto::RECORD_BODY_MAX / secs / 1e6);
+    std::printf("{\"bench\": \"record_seal_open_16k\", \"cipher\": \"%s\", \"mb_per_s\": %.0f}\n",
+                name, static_cast<double>(n) * proto::RECORD_BODY_MAX / secs / 1e6);
 }
 
 } // namespace

@@ -113,7 +113,8 @@ int cmd_echod(std::vector<std::string> args) {
                     // short busy-wait on EAGAIN harmless.
                     size_t off = 0;
                     while (off < static_cast<size_t>(r)) {
-                        ssize_t w = ::send(fd, buf.data() + off, static_cast<size_t>(r) - off, MSG_NOSIGNAL);
+                        ssize_t w = ::send(fd, buf.data() + off, static_cast<size_t>(r) - off,
+                                           MSG_NOSIGNAL);
                         if (w > 0)
                             off += static_cast<size_t>(w);
                         else if (w < 0 && errno == EAGAIN)

@@ -64,7 +64,7 @@ void pump_stdin(int sock) {
 constexpr int GRACE_MS = 2000;
 
 struct SignalState {
-    int signo = 0;     // the first signal received
+    int signo = 0; // the first signal received
     bool aborted = false;
 };
 
@@ -78,7 +78,9 @@ int report(const ClientOptions &o, const std::optional<tunnel::EndReport> &out, 
     };
     if (sig.signo != 0 && (!out || out->reason != EndReason::Clean))
         return say(128 + sig.signo, std::string("interrupted by ") +
-                                        (sig.signo == SIGHUP ? "SIGHUP" : sig.signo == SIGINT ? "SIGINT" : "SIGTERM") +
+                                        (sig.signo == SIGHUP   ? "SIGHUP"
+                                         : sig.signo == SIGINT ? "SIGINT"
+                                                               : "SIGTERM") +
                                         " before the connection ended cleanly; it was aborted");
     if (stdout_closed)
         return say(EXIT_OUTPUT, "standard output was closed before the reply ended; the "
@@ -96,16 +98,18 @@ int report(const ClientOptions &o, const std::optional<tunnel::EndReport> &out, 
     case EndReason::ResourceError:
         return say(EXIT_RUNTIME, "cannot connect to " + to + ": " + tunnel::detail(*out));
     case EndReason::ConnectTimeout:
-        return say(EXIT_TIMEOUT, "timed out after " + std::string(secs) + " s connecting to " + to +
-                                     " (-o)");
+        return say(EXIT_TIMEOUT,
+                   "timed out after " + std::string(secs) + " s connecting to " + to + " (-o)");
     case EndReason::HandshakeTimeout:
-        return say(EXIT_TIMEOUT, "timed out after " + std::string(secs) + " s in the handshake with " +
-                                     to + " (-o); is it a sealpiped -d?");
+        return say(EXIT_TIMEOUT, "timed out after " + std::string(secs) +
+                                     " s in the handshake with " + to +
+                                     " (-o); is it a sealpiped -d?");
     case EndReason::HandshakeFailed:
         if (out->handshake_error == crypto::HandshakeError::PolicyConflict)
             return say(EXIT_HANDSHAKE,
                        std::string("handshake failed: ") + crypto::to_string(out->handshake_error));
-        return say(EXIT_HANDSHAKE, "handshake failed: wrong key or not a sealpiped -d (" + to + ")");
+        return say(EXIT_HANDSHAKE,
+                   "handshake failed: wrong key or not a sealpiped -d (" + to + ")");
     case EndReason::PeerReset:
         return say(EXIT_BROKEN, std::string("the connection was reset by the sealpiped -d: ") +
                                     tunnel::reset_reason_text(out->peer_reset));
@@ -114,15 +118,15 @@ int report(const ClientOptions &o, const std::optional<tunnel::EndReport> &out, 
                                     " was cut without an authenticated close (truncated); the "
                                     "output is incomplete");
     case EndReason::ProtocolError:
-        return say(EXIT_BROKEN, "the connection to " + to + " was tampered with (" + tunnel::detail(*out) +
-                                    "); the output is incomplete");
+        return say(EXIT_BROKEN, "the connection to " + to + " was tampered with (" +
+                                    tunnel::detail(*out) + "); the output is incomplete");
     case EndReason::HeartbeatTimeout:
         return say(EXIT_BROKEN, "nothing heard from " + to +
                                     " for 4 heartbeat intervals; connection presumed dead");
     default: {
         const std::string d = tunnel::detail(*out);
-        return say(EXIT_BROKEN, std::string("connection failed: ") + tunnel::to_string(out->reason) +
-                                    (d.empty() ? "" : ": " + d));
+        return say(EXIT_BROKEN, std::string("connection failed: ") +
+                                    tunnel::to_string(out->reason) + (d.empty() ? "" : ": " + d));
     }
     }
 }

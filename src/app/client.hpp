@@ -15,17 +15,17 @@
 namespace sealpipe::app {
 
 struct ClientOptions {
-    std::string target;              // -t
-    std::string key;                 // -k
-    std::string bind;                // -b
-    bool fast = false;               // -f
-    bool require_fs = false;         // -g
-    bool no_keepalive = false;       // -j
-    double timeout_s = 5;            // -o
-    unsigned heartbeat_s = 30;       // --heartbeat
-    std::string cipher = "auto";     // --cipher
-    bool insecure_key = false;       // --insecure-key-permissions
-    int verbosity = 0;               // -q / --verbose
+    std::string target;          // -t
+    std::string key;             // -k
+    std::string bind;            // -b
+    bool fast = false;           // -f
+    bool require_fs = false;     // -g
+    bool no_keepalive = false;   // -j
+    double timeout_s = 5;        // -o
+    unsigned heartbeat_s = 30;   // --heartbeat
+    std::string cipher = "auto"; // --cipher
+    bool insecure_key = false;   // --insecure-key-permissions
+    int verbosity = 0;           // -q / --verbose
 };
 
 enum class ClientAction { Run, Version, Help };

@@ -93,9 +93,8 @@ ParsedClientArgs parse_client_args(int argc, char **argv) {
         usage_error(PROG, "-q and --verbose exclude each other");
     o.verbosity = quiet ? -1 : verbose ? 1 : 0;
     if (!timeout.empty()) {
-        o.timeout_s = checked(PROG, "-o", timeout, [](const std::string &s) {
-            return util::parse_seconds(s, 86400);
-        });
+        o.timeout_s = checked(PROG, "-o", timeout,
+                              [](const std::string &s) { return util::parse_seconds(s, 86400); });
         if (o.timeout_s == 0)
             o.timeout_s = 5;
     }
@@ -104,7 +103,8 @@ ParsedClientArgs parse_client_args(int argc, char **argv) {
             return static_cast<unsigned>(util::parse_uint(s, 0, 65535));
         });
     if (o.cipher != "auto" && o.cipher != "chacha20-poly1305" && o.cipher != "aes-256-gcm")
-        usage_error(PROG, "--cipher '" + o.cipher + "': use auto, chacha20-poly1305 or aes-256-gcm");
+        usage_error(PROG,
+                    "--cipher '" + o.cipher + "': use auto, chacha20-poly1305 or aes-256-gcm");
     return out;
 }
 

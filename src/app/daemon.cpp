@@ -299,8 +299,8 @@ int run_daemon(const DaemonOptions &o) {
                  activated ? " (socket from the service manager)" : "", o.target.c_str(),
                  threads_note.c_str());
         sys::daemon_report(EXIT_OK);
-        sys::sd_notify("READY=1\nSTATUS=listening on " + plan.source.to_string() + "\nMAINPID=" +
-                       std::to_string(::getpid()));
+        sys::sd_notify("READY=1\nSTATUS=listening on " + plan.source.to_string() +
+                       "\nMAINPID=" + std::to_string(::getpid()));
 
         if (server.run())
             status = EXIT_RUNTIME;

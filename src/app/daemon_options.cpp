@@ -182,16 +182,14 @@ ParsedDaemonArgs parse_daemon_args(int argc, char **argv) {
             return static_cast<size_t>(util::parse_uint(s, 0, 1000000));
         });
     if (!timeout.empty()) {
-        o.timeout_s = checked("-o", timeout, [](const std::string &s) {
-            return util::parse_seconds(s, 86400);
-        });
+        o.timeout_s = checked("-o", timeout,
+                              [](const std::string &s) { return util::parse_seconds(s, 86400); });
         if (o.timeout_s == 0)
             o.timeout_s = 5; // spiped: -o 0 means the default
     }
     if (!rtime.empty()) {
-        o.resolve_s = checked("-r", rtime, [](const std::string &s) {
-            return util::parse_seconds(s, 86400);
-        });
+        o.resolve_s = checked("-r", rtime,
+                              [](const std::string &s) { return util::parse_seconds(s, 86400); });
         if (o.resolve_s == 0)
             o.resolve_s = 60; // spiped: -r 0 means the default
     }
@@ -204,9 +202,9 @@ ParsedDaemonArgs parse_daemon_args(int argc, char **argv) {
             return util::parse_seconds(s, 30 * 86400);
         });
     if (!half_close.empty())
-        o.half_close_timeout_s = checked("--half-close-timeout", half_close, [](const std::string &s) {
-            return util::parse_seconds(s, 30 * 86400);
-        });
+        o.half_close_timeout_s =
+            checked("--half-close-timeout", half_close,
+                    [](const std::string &s) { return util::parse_seconds(s, 30 * 86400); });
     if (!drain.empty())
         o.drain_timeout_s = checked("--drain-timeout", drain, [](const std::string &s) {
             return util::parse_seconds(s, 86400);
@@ -220,9 +218,8 @@ ParsedDaemonArgs parse_daemon_args(int argc, char **argv) {
             return static_cast<unsigned>(util::parse_uint(s, 1, 64));
         });
     if (!socket_mode.empty()) {
-        o.socket_mode = checked("--socket-mode", socket_mode, [](const std::string &s) {
-            return util::parse_mode(s);
-        });
+        o.socket_mode = checked("--socket-mode", socket_mode,
+                                [](const std::string &s) { return util::parse_mode(s); });
         if (o.source.empty() || o.source[0] != '/')
             usage_error("--socket-mode applies only to a Unix socket -s (an absolute path)");
     }

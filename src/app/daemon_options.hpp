@@ -11,39 +11,39 @@ namespace sealpipe::app {
 
 struct DaemonOptions {
     // spiped's flags
-    bool encrypt = false;              // -e
-    bool decrypt = false;              // -d
-    std::string source;                // -s
-    std::string target;                // -t
-    std::vector<std::string> keys;     // -k (repeatable: -d accepts any)
-    std::string bind;                  // -b
-    bool wait_dns = false;             // -D
-    bool foreground = false;           // -F
-    bool no_keepalive = false;         // -j
-    bool fast = false;                 // -f
-    bool require_fs = false;           // -g
-    size_t max_connections = 100;      // -n (0 = unlimited)
-    double timeout_s = 5;              // -o
-    std::string pidfile;               // -p
-    double resolve_s = 60;             // -r
-    bool no_resolve = false;           // -R
-    bool syslog = false;               // --syslog
-    std::string user;                  // -u
+    bool encrypt = false;          // -e
+    bool decrypt = false;          // -d
+    std::string source;            // -s
+    std::string target;            // -t
+    std::vector<std::string> keys; // -k (repeatable: -d accepts any)
+    std::string bind;              // -b
+    bool wait_dns = false;         // -D
+    bool foreground = false;       // -F
+    bool no_keepalive = false;     // -j
+    bool fast = false;             // -f
+    bool require_fs = false;       // -g
+    size_t max_connections = 100;  // -n (0 = unlimited)
+    double timeout_s = 5;          // -o
+    std::string pidfile;           // -p
+    double resolve_s = 60;         // -r
+    bool no_resolve = false;       // -R
+    bool syslog = false;           // --syslog
+    std::string user;              // -u
     // additions
-    unsigned heartbeat_s = 30;         // --heartbeat
-    double idle_timeout_s = 0;         // --idle-timeout
-    double half_close_timeout_s = 300; // --half-close-timeout
-    size_t max_handshakes = 1024;      // --max-handshakes
-    double drain_timeout_s = 0;        // --drain-timeout (0: wait for all)
-    bool check = false;                // --check
+    unsigned heartbeat_s = 30;           // --heartbeat
+    double idle_timeout_s = 0;           // --idle-timeout
+    double half_close_timeout_s = 300;   // --half-close-timeout
+    size_t max_handshakes = 1024;        // --max-handshakes
+    double drain_timeout_s = 0;          // --drain-timeout (0: wait for all)
+    bool check = false;                  // --check
     std::optional<unsigned> socket_mode; // --socket-mode
-    int verbosity = 0;                 // -q: -1, --verbose: +1
-    bool insecure_key = false;         // --insecure-key-permissions
-    std::string cipher = "auto";       // --cipher
-    unsigned threads = 1;              // --threads
-    std::string status;                // --status
-    bool status_any_address = false;   // --status-unsafe
-    bool proxy_protocol = false;       // --proxy-protocol
+    int verbosity = 0;                   // -q: -1, --verbose: +1
+    bool insecure_key = false;           // --insecure-key-permissions
+    std::string cipher = "auto";         // --cipher
+    unsigned threads = 1;                // --threads
+    std::string status;                  // --status
+    bool status_any_address = false;     // --status-unsafe
+    bool proxy_protocol = false;         // --proxy-protocol
 };
 
 // What main() should do after parsing.

@@ -8,11 +8,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <dirent.h>
-#include <sys/stat.h>
 #include <cstdio>
+#include <dirent.h>
 #include <set>
 #include <stdexcept>
+#include <sys/stat.h>
 #include <thread>
 
 namespace sealpipe::app {
@@ -30,9 +30,9 @@ std::vector<std::string> key_directory(const std::string &dir, bool insecure) {
     if ((st.st_mode & 022) != 0 && !insecure) {
         char mode[8];
         std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-        throw crypto::KeyFileError("key directory " + dir + " is writable by group or others (mode " +
-                                   mode + "): run 'chmod go-w " + dir +
-                                   "', or pass --insecure-key-permissions to accept it");
+        throw crypto::KeyFileError(
+            "key directory " + dir + " is writable by group or others (mode " + mode +
+            "): run 'chmod go-w " + dir + "', or pass --insecure-key-permissions to accept it");
     }
     DIR *d = ::opendir(dir.c_str());
     if (d == nullptr)
@@ -58,14 +58,14 @@ std::shared_ptr<tunnel::KeySet> load_keys(const std::vector<std::string> &paths,
     for (const auto &p : paths) {
         struct stat st {};
         const bool is_dir = p != "-" && ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-        const std::vector<std::string> files = is_dir ? key_directory(p, insecure)
-                                                      : std::vector<std::string>{p};
+        const std::vector<std::string> files =
+            is_dir ? key_directory(p, insecure) : std::vector<std::string>{p};
         for (const auto &f : files)
             set->keys.push_back(crypto::load_key_file(f, {.allow_insecure_permissions = insecure}));
     }
     if (set->keys.size() > crypto::Responder::MAX_KEYS)
-        throw crypto::KeyFileError("too many keys (" + std::to_string(set->keys.size()) + "); at most " +
-                                   std::to_string(crypto::Responder::MAX_KEYS) +
+        throw crypto::KeyFileError("too many keys (" + std::to_string(set->keys.size()) +
+                                   "); at most " + std::to_string(crypto::Responder::MAX_KEYS) +
                                    " are tried per handshake");
     return set;
 }
@@ -151,28 +151,35 @@ void print_plan(const DaemonOptions &o, const Plan &p, const tunnel::KeySet &key
     for (const auto &t : p.targets)
         std::printf(" %s", t.to_string().c_str());
     std::printf("%s\n", p.target_addr.kind == net::Address::Kind::Host && !o.no_resolve
-                            ? (" (re-resolved every " + std::to_string(static_cast<long>(o.resolve_s)) + " s)").c_str()
+                            ? (" (re-resolved every " +
+                               std::to_string(static_cast<long>(o.resolve_s)) + " s)")
+                                  .c_str()
                             : "");
     for (size_t i = 0; i < keys.keys.size(); ++i)
-        std::printf("  key %zu:       %s (fingerprint %s)%s\n", i + 1, keys.keys[i].source().c_str(),
-                    keys.keys[i].fingerprint().c_str(),
+        std::printf("  key %zu:       %s (fingerprint %s)%s\n", i + 1,
+                    keys.keys[i].source().c_str(), keys.keys[i].fingerprint().c_str(),
                     o.encrypt && i == 0 && keys.keys.size() > 1 ? " used for new connections" : "");
     const char *fs = c.handshake.fs_policy == proto::FsPolicy::Refuse    ? "off (-f)"
                      : c.handshake.fs_policy == proto::FsPolicy::Require ? "required (-g)"
                                                                          : "on";
-    std::printf("  handshake:   forward secrecy %s; ciphers%s%s\n", fs,
-                (c.handshake.ciphers & proto::cipher_bit(proto::CipherId::Aes256Gcm)) ? " aes-256-gcm" : "",
-                (c.handshake.ciphers & proto::cipher_bit(proto::CipherId::ChaCha20Poly1305)) ? " chacha20-poly1305" : "");
+    std::printf(
+        "  handshake:   forward secrecy %s; ciphers%s%s\n", fs,
+        (c.handshake.ciphers & proto::cipher_bit(proto::CipherId::Aes256Gcm)) ? " aes-256-gcm" : "",
+        (c.handshake.ciphers & proto::cipher_bit(proto::CipherId::ChaCha20Poly1305))
+            ? " chacha20-poly1305"
+            : "");
     if (o.drain_timeout_s > 0)
         std::printf("  shutdown:    abort connections still open %g s after SIGTERM\n",
                     o.drain_timeout_s);
     std::printf("  limits:      -n %s, %zu handshakes, -o %.3g s\n",
                 o.max_connections == 0 ? "unlimited" : std::to_string(o.max_connections).c_str(),
                 c.max_handshakes, o.timeout_s);
-    std::printf("  timers:      heartbeat %s, idle timeout %s, half-close timeout %s\n",
-                c.heartbeat_s ? (std::to_string(c.heartbeat_s) + " s").c_str() : "off",
-                c.idle_timeout_ms ? (std::to_string(c.idle_timeout_ms / 1000) + " s").c_str() : "off",
-                c.half_close_timeout_ms ? (std::to_string(c.half_close_timeout_ms / 1000) + " s").c_str() : "off");
+    std::printf(
+        "  timers:      heartbeat %s, idle timeout %s, half-close timeout %s\n",
+        c.heartbeat_s ? (std::to_string(c.heartbeat_s) + " s").c_str() : "off",
+        c.idle_timeout_ms ? (std::to_string(c.idle_timeout_ms / 1000) + " s").c_str() : "off",
+        c.half_close_timeout_ms ? (std::to_string(c.half_close_timeout_ms / 1000) + " s").c_str()
+                                : "off");
     if (c.bind)
         std::printf("  bind:        %s\n", c.bind->to_string().c_str());
     std::printf("  process:     %s%s%s\n", o.foreground ? "foreground" : "daemon",
@@ -198,7 +205,8 @@ void reload_keys(tunnel::Context &ctx, const std::vector<std::string> &paths, bo
                 fresh->keys.push_back(std::move(k));
         }
         if (fresh->keys.size() > crypto::Responder::MAX_KEYS)
-            throw crypto::KeyFileError("too many keys (" + std::to_string(fresh->keys.size()) + ")");
+            throw crypto::KeyFileError("too many keys (" + std::to_string(fresh->keys.size()) +
+                                       ")");
     } catch (const std::exception &e) {
         log_error("SIGHUP: keeping the current keys: %s", e.what());
         return;

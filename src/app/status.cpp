@@ -56,11 +56,13 @@ std::string render_health(tunnel::Context &ctx, const StatusInfo &info, bool sto
     auto &st = ctx.stats;
     auto keys = ctx.keys.get();
     std::string out;
-    appendf(out, "%s: sealpiped %s %s %s -> %s, %" PRIu64 " open connection(s), %" PRIu64
-                 " handshake(s) in progress, %zu key(s), up %lld s\n",
+    appendf(out,
+            "%s: sealpiped %s %s %s -> %s, %" PRIu64 " open connection(s), %" PRIu64
+            " handshake(s) in progress, %zu key(s), up %lld s\n",
             stopping ? "stopping" : "ok", SEALPIPE_VERSION, info.mode.c_str(), info.source.c_str(),
             info.target.c_str(), load(st.connections_open), load(st.handshakes_in_progress),
-            keys ? keys->keys.size() : 0, static_cast<long long>(std::time(nullptr) - info.started));
+            keys ? keys->keys.size() : 0,
+            static_cast<long long>(std::time(nullptr) - info.started));
     return out;
 }
 
@@ -91,11 +93,13 @@ std::string render_metrics(tunnel::Context &ctx, const StatusInfo &info, bool st
     m += "# HELP sealpipe_handshakes_in_progress Connections not yet authenticated.\n"
          "# TYPE sealpipe_handshakes_in_progress gauge\n";
     appendf(m, "sealpipe_handshakes_in_progress %" PRIu64 "\n", load(st.handshakes_in_progress));
-    m += "# HELP sealpipe_plaintext_bytes_total Plaintext bytes read from (in) and written to (out) "
-         "the plaintext sockets.\n"
-         "# TYPE sealpipe_plaintext_bytes_total counter\n";
+    m +=
+        "# HELP sealpipe_plaintext_bytes_total Plaintext bytes read from (in) and written to (out) "
+        "the plaintext sockets.\n"
+        "# TYPE sealpipe_plaintext_bytes_total counter\n";
     appendf(m, "sealpipe_plaintext_bytes_total{direction=\"in\"} %" PRIu64 "\n", load(st.bytes_in));
-    appendf(m, "sealpipe_plaintext_bytes_total{direction=\"out\"} %" PRIu64 "\n", load(st.bytes_out));
+    appendf(m, "sealpipe_plaintext_bytes_total{direction=\"out\"} %" PRIu64 "\n",
+            load(st.bytes_out));
     m += "# HELP sealpipe_handshake_duration_seconds Time from accept to an established tunnel.\n"
          "# TYPE sealpipe_handshake_duration_seconds histogram\n";
     uint64_t cumulative = 0;

@@ -106,8 +106,8 @@ void CipherState::rekey() noexcept {
         return;
     Key32 next;
     const auto *label = reinterpret_cast<const uint8_t *>(proto::REKEY_LABEL.data());
-    detail::hmac_sha256(detail::Bytes(key_.span()), {detail::Bytes(label, proto::REKEY_LABEL.size())},
-                        next.span());
+    detail::hmac_sha256(detail::Bytes(key_.span()),
+                        {detail::Bytes(label, proto::REKEY_LABEL.size())}, next.span());
     key_ = next;
     load_key();
     since_rekey_ = 0;

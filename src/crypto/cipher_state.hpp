@@ -47,9 +47,7 @@ public:
     void rekey() noexcept;
 
     // True once REKEY_AFTER_RECORDS records were processed under this key.
-    bool rekey_due() const noexcept {
-        return since_rekey_ >= proto::REKEY_AFTER_RECORDS;
-    }
+    bool rekey_due() const noexcept { return since_rekey_ >= proto::REKEY_AFTER_RECORDS; }
     bool valid() const noexcept { return valid_; }
     proto::CipherId cipher() const noexcept { return cipher_; }
     uint64_t counter() const noexcept { return n_; }

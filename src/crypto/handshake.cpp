@@ -240,8 +240,8 @@ size_t Initiator::write_message1(std::span<uint8_t> out) {
 
     uint8_t *body = out.data() + proto::HS_LENGTH_LEN;
     std::memcpy(body, e_pub_.data(), proto::DH_LEN);
-    size_t ct = ss_.encrypt_and_hash(std::span<const uint8_t>(payload, w.size()),
-                                     body + proto::DH_LEN);
+    size_t ct =
+        ss_.encrypt_and_hash(std::span<const uint8_t>(payload, w.size()), body + proto::DH_LEN);
     wipe(payload, sizeof payload);
     const size_t body_len = proto::DH_LEN + ct;
     put_length(out.data(), body_len);
@@ -357,9 +357,8 @@ HandshakeError Responder::read_message1(std::span<const uint8_t> body) {
     if ((peer == FsPolicy::Refuse && mine == FsPolicy::Require) ||
         (peer == FsPolicy::Require && mine == FsPolicy::Refuse))
         return HandshakeError::PolicyConflict;
-    mode_ = (peer == FsPolicy::Refuse || mine == FsPolicy::Refuse)
-                ? HandshakeMode::NoForwardSecrecy
-                : HandshakeMode::ForwardSecret;
+    mode_ = (peer == FsPolicy::Refuse || mine == FsPolicy::Refuse) ? HandshakeMode::NoForwardSecrecy
+                                                                   : HandshakeMode::ForwardSecret;
 
     // DESIGN.md §4.2: AES-256-GCM if both sides offer it, else ChaCha20.
     const uint8_t common = static_cast<uint8_t>(*p.ciphers & opts_.ciphers);
@@ -410,8 +409,8 @@ HandshakeError Responder::write_message2(std::span<uint8_t> out, size_t &written
     w.u8(PayloadField::Version, proto::PROTOCOL_VERSION);
     w.u8(PayloadField::Cipher, static_cast<uint8_t>(cipher_));
     w.u16(PayloadField::Heartbeat, opts_.heartbeat_seconds);
-    size_t ct = ss.encrypt_and_hash(std::span<const uint8_t>(payload, w.size()),
-                                    body + 1 + proto::DH_LEN);
+    size_t ct =
+        ss.encrypt_and_hash(std::span<const uint8_t>(payload, w.size()), body + 1 + proto::DH_LEN);
     const size_t body_len = 1 + proto::DH_LEN + ct;
     put_length(out.data(), body_len);
     written = proto::HS_LENGTH_LEN + body_len;

@@ -56,21 +56,21 @@ struct HandshakeResult {
     CipherState recv;
     proto::CipherId cipher = proto::CipherId::ChaCha20Poly1305;
     bool forward_secret = false;
-    uint16_t heartbeat_seconds = 0;      // effective interval (DESIGN.md §7)
-    std::optional<ProxyInfo> proxy;      // responder: what msg1 carried
-    size_t key_index = 0;                // responder: which PSK matched
+    uint16_t heartbeat_seconds = 0; // effective interval (DESIGN.md §7)
+    std::optional<ProxyInfo> proxy; // responder: what msg1 carried
+    size_t key_index = 0;           // responder: which PSK matched
     std::array<uint8_t, 32> handshake_hash{};
 };
 
 enum class HandshakeError {
     None,
-    Malformed,          // wrong length or framing
-    AuthFailed,         // AEAD tag failed: wrong key, tampering or garbage
-    BadPayload,         // authenticated, but the payload is not understood
-    PolicyConflict,     // -f on one side and -g on the other
+    Malformed,      // wrong length or framing
+    AuthFailed,     // AEAD tag failed: wrong key, tampering or garbage
+    BadPayload,     // authenticated, but the payload is not understood
+    PolicyConflict, // -f on one side and -g on the other
     NoCommonCipher,
-    WeakPublicKey,      // X25519 gave the all-zero output
-    WrongState,         // API misuse
+    WeakPublicKey, // X25519 gave the all-zero output
+    WrongState,    // API misuse
 };
 
 // A short lower-case description of ${e}, for logs.
@@ -121,8 +121,7 @@ public:
     // Write msg2, length prefix included, into ${out} (at least
     // HS_LENGTH_LEN + HS_BODY_MAX bytes), and finish: on None, ${written} is
     // the message length and ${result} is complete.
-    HandshakeError write_message2(std::span<uint8_t> out, size_t &written,
-                                  HandshakeResult &result);
+    HandshakeError write_message2(std::span<uint8_t> out, size_t &written, HandshakeResult &result);
 
 private:
     HandshakeOptions opts_;

@@ -36,10 +36,10 @@ void hkdf(Bytes chaining_key, Bytes ikm, Out32 out1, Out32 out2,
 // and in.size() - TAG_LEN for open; in-place operation (out == in) is
 // allowed. open() returns false if the tag does not verify, and then leaves
 // ${out} zeroed.
-void aead_seal(proto::CipherId cipher, const uint8_t *key, uint64_t n, Bytes ad,
-               Bytes in, uint8_t *out) noexcept;
-bool aead_open(proto::CipherId cipher, const uint8_t *key, uint64_t n, Bytes ad,
-               Bytes in, uint8_t *out) noexcept;
+void aead_seal(proto::CipherId cipher, const uint8_t *key, uint64_t n, Bytes ad, Bytes in,
+               uint8_t *out) noexcept;
+bool aead_open(proto::CipherId cipher, const uint8_t *key, uint64_t n, Bytes ad, Bytes in,
+               uint8_t *out) noexcept;
 
 // The 12-byte nonce for ${cipher} and counter ${n}.
 void noise_nonce(proto::CipherId cipher, uint64_t n, uint8_t out[12]) noexcept;

@@ -118,7 +118,8 @@ Psk load_key_file(const std::string &path, const KeyLoadOptions &opts) {
         throw KeyFileError("key file " + path + " is larger than 1 MiB; is it really a key file?");
     if (got < proto::KEY_FILE_MIN)
         throw KeyFileError("key file " + path + " is too short (" + std::to_string(got) +
-                           " bytes, at least 32 random bytes are needed); " + dd_hint(path, regular && !is_stdin));
+                           " bytes, at least 32 random bytes are needed); " +
+                           dd_hint(path, regular && !is_stdin));
 
     Psk psk = Psk::from_key_material(detail::Bytes(raw.data(), got), path);
     psk.mtime_ = is_stdin ? 0 : st.st_mtime;

@@ -53,8 +53,7 @@ void SymmetricState::mix_key_and_hash(std::span<const uint8_t> ikm) noexcept {
     n_ = 0;
 }
 
-size_t SymmetricState::encrypt_and_hash(std::span<const uint8_t> plaintext,
-                                        uint8_t *out) noexcept {
+size_t SymmetricState::encrypt_and_hash(std::span<const uint8_t> plaintext, uint8_t *out) noexcept {
     size_t len = plaintext.size();
     if (has_key_) {
         detail::aead_seal(cipher_, k_.data(), n_++, Bytes(h_.span()), plaintext, out);
@@ -66,8 +65,7 @@ size_t SymmetricState::encrypt_and_hash(std::span<const uint8_t> plaintext,
     return len;
 }
 
-bool SymmetricState::decrypt_and_hash(std::span<const uint8_t> ciphertext,
-                                      uint8_t *out) noexcept {
+bool SymmetricState::decrypt_and_hash(std::span<const uint8_t> ciphertext, uint8_t *out) noexcept {
     // The transcript hash covers the ciphertext, so hash it before an
     // in-place decryption overwrites it.
     uint8_t next_h[32];

@@ -33,8 +33,7 @@ void sha256(std::initializer_list<Bytes> parts, Out32 out) noexcept {
     sodium_memzero(&st, sizeof st);
 }
 
-void hkdf(Bytes chaining_key, Bytes ikm, Out32 out1, Out32 out2,
-          std::span<uint8_t> out3) noexcept {
+void hkdf(Bytes chaining_key, Bytes ikm, Out32 out1, Out32 out2, std::span<uint8_t> out3) noexcept {
     uint8_t temp[32];
     hmac_sha256(chaining_key, {ikm}, Out32(temp));
     // The outputs are all HMACs under temp: key the HMAC state once and copy
@@ -71,8 +70,8 @@ void noise_nonce(proto::CipherId cipher, uint64_t n, uint8_t out[12]) noexcept {
     }
 }
 
-void aead_seal(proto::CipherId cipher, const uint8_t *key, uint64_t n, Bytes ad,
-               Bytes in, uint8_t *out) noexcept {
+void aead_seal(proto::CipherId cipher, const uint8_t *key, uint64_t n, Bytes ad, Bytes in,
+               uint8_t *out) noexcept {
     uint8_t nonce[12];
     noise_nonce(cipher, n, nonce);
     unsigned long long clen = 0;

@@ -44,10 +44,10 @@ std::string format_sockaddr(const sockaddr *sa, socklen_t len);
 struct Address {
     enum class Kind { Unix, Inet4, Inet6, Host };
     Kind kind = Kind::Host;
-    std::string text;  // as given
-    std::string host;  // Host: the name; Inet4/Inet6: the literal
-    std::string port;  // decimal or a service name ("0" if optional and absent)
-    std::string path;  // Unix
+    std::string text; // as given
+    std::string host; // Host: the name; Inet4/Inet6: the literal
+    std::string port; // decimal or a service name ("0" if optional and absent)
+    std::string path; // Unix
 };
 
 // Parse ${text}. With ${port_optional} (for -b) "[addr]" and "host" alone are

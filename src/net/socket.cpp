@@ -4,10 +4,10 @@
 
 #include <cerrno>
 #include <cstring>
-#include <sys/socket.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -143,7 +143,9 @@ void set_stream_options(int fd, bool keepalive) noexcept {
 void close_with_reset(int fd) noexcept {
     if (fd < 0)
         return;
-    struct linger lg {1, 0};
+    struct linger lg {
+        1, 0
+    };
     ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
     ::close(fd);
 }

@@ -14,8 +14,7 @@ namespace sealpipe::proto {
 // ---------------------------------------------------------------------------
 
 // DESIGN.md §3: the Noise protocol name hashed into the initial state.
-inline constexpr std::string_view NOISE_PROTOCOL_NAME =
-    "Noise_NNpsk0_25519_ChaChaPoly_SHA256";
+inline constexpr std::string_view NOISE_PROTOCOL_NAME = "Noise_NNpsk0_25519_ChaChaPoly_SHA256";
 
 // DESIGN.md §3.1: the prologue names our protocol and its version. A peer
 // speaking another version derives different keys and fails silently.
@@ -30,12 +29,12 @@ inline constexpr std::string_view FINGERPRINT_LABEL = "sealpipe/1 fingerprint";
 // DESIGN.md §6.3: k' = HMAC-SHA256(key = k, REKEY_LABEL).
 inline constexpr std::string_view REKEY_LABEL = "sealpipe/1 rekey";
 
-inline constexpr size_t KEY_FILE_MIN = 32;          // DESIGN.md §2
-inline constexpr size_t KEY_FILE_MAX = 1 << 20;     // DESIGN.md §2
-inline constexpr size_t KEY_LEN = 32;               // PSK, cipher keys
-inline constexpr size_t DH_LEN = 32;                // X25519 public key
-inline constexpr size_t TAG_LEN = 16;               // AEAD tag
-inline constexpr size_t HASH_LEN = 32;              // SHA-256
+inline constexpr size_t KEY_FILE_MIN = 32;      // DESIGN.md §2
+inline constexpr size_t KEY_FILE_MAX = 1 << 20; // DESIGN.md §2
+inline constexpr size_t KEY_LEN = 32;           // PSK, cipher keys
+inline constexpr size_t DH_LEN = 32;            // X25519 public key
+inline constexpr size_t TAG_LEN = 16;           // AEAD tag
+inline constexpr size_t HASH_LEN = 32;          // SHA-256
 
 // DESIGN.md §3.2: handshake messages are u16 length || body.
 inline constexpr size_t HS_LENGTH_LEN = 2;
@@ -51,13 +50,13 @@ enum class HandshakeMode : uint8_t {
 
 // DESIGN.md §4: handshake payload fields (type u8, length u16, value).
 enum class PayloadField : uint8_t {
-    Version = 0x01,     // u8, must be PROTOCOL_VERSION
-    FsPolicy = 0x02,    // u8, msg1 only, see FsPolicy
-    Ciphers = 0x03,     // u8 bitmask, msg1 only
-    Heartbeat = 0x04,   // u16 seconds, 0 = off
-    Cipher = 0x05,      // u8 chosen cipher, msg2 only
-    ProxyAddr = 0x06,   // original client address, msg1 only
-    Padding = 0x7f,     // ignored
+    Version = 0x01,   // u8, must be PROTOCOL_VERSION
+    FsPolicy = 0x02,  // u8, msg1 only, see FsPolicy
+    Ciphers = 0x03,   // u8 bitmask, msg1 only
+    Heartbeat = 0x04, // u16 seconds, 0 = off
+    Cipher = 0x05,    // u8 chosen cipher, msg2 only
+    ProxyAddr = 0x06, // original client address, msg1 only
+    Padding = 0x7f,   // ignored
 };
 inline constexpr uint8_t PROTOCOL_VERSION = 1;
 
@@ -106,11 +105,11 @@ inline constexpr size_t PING_BODY_LEN = 8;
 
 // DESIGN.md §5.2: why a RESET was sent (informational only).
 enum class ResetReason : uint8_t {
-    PlaintextReset = 0,  // the plaintext socket was reset or failed
+    PlaintextReset = 0, // the plaintext socket was reset or failed
     TargetUnreachable = 1,
-    Timeout = 2,         // idle or half-close timeout
+    Timeout = 2, // idle or half-close timeout
     ProtocolError = 3,
-    Shutdown = 4,        // the daemon was stopped immediately
+    Shutdown = 4, // the daemon was stopped immediately
     Overload = 5,
     HeartbeatTimeout = 6, // nothing heard from the peer for 4 intervals
 };

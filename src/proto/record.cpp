@@ -101,9 +101,7 @@ DecodeStatus RecordReader::next(uint8_t *data, size_t avail, Record &out,
         return st;
     }
     switch (out.type) {
-    case RecordType::Confirm:
-        err = RecordError::BadOrder;
-        return DecodeStatus::Invalid;
+    case RecordType::Confirm: err = RecordError::BadOrder; return DecodeStatus::Invalid;
     case RecordType::Data:
     case RecordType::Close:
         if (close_received_) {

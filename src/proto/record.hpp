@@ -28,11 +28,11 @@ enum class DecodeStatus { NeedMore, Record, Invalid };
 
 enum class RecordError {
     None,
-    BadLength,  // length field out of range
-    BadTag,     // authentication failed: tampering, reordering, replay
-    BadType,    // unknown record type
-    BadBody,    // body size not allowed for the type
-    BadOrder,   // e.g. DATA after CLOSE, or no CONFIRM first (DESIGN.md §5.3)
+    BadLength, // length field out of range
+    BadTag,    // authentication failed: tampering, reordering, replay
+    BadType,   // unknown record type
+    BadBody,   // body size not allowed for the type
+    BadOrder,  // e.g. DATA after CLOSE, or no CONFIRM first (DESIGN.md §5.3)
 };
 
 const char *to_string(RecordError e) noexcept;
@@ -41,7 +41,7 @@ struct Record {
     RecordType type = RecordType::Data;
     uint8_t *body = nullptr; // points into the caller's buffer (decrypted)
     size_t body_len = 0;
-    size_t wire_len = 0;     // bytes consumed from the input
+    size_t wire_len = 0; // bytes consumed from the input
 };
 
 // Decode the record at the start of ${data} (${avail} bytes), decrypting it

@@ -137,7 +137,8 @@ void drop_privileges(const UserSpec &spec) {
             throw SystemError("cannot change user for -u " + spec.text + ": " +
                               util::errno_string(errno));
         if (*spec.uid != 0 && (::setuid(0) == 0 || ::geteuid() == 0))
-            throw SystemError("-u " + spec.text + ": root privileges could be regained; refusing to run");
+            throw SystemError("-u " + spec.text +
+                              ": root privileges could be regained; refusing to run");
     }
 }
 

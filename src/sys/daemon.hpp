@@ -36,8 +36,8 @@ void write_pidfile(const std::string &path);
 struct UserSpec {
     std::optional<uid_t> uid;
     std::optional<gid_t> gid;
-    std::string user;  // name, for initgroups(3), if a user was given
-    std::string text;  // as given
+    std::string user; // name, for initgroups(3), if a user was given
+    std::string text; // as given
 };
 
 // Parse -u: "user", "user:group" or ":group", names or numeric ids. A user

@@ -22,9 +22,9 @@ namespace sealpipe::tunnel {
 
 class BufferPool {
 public:
-    static constexpr size_t HEAD = 128;  // CONFIRM + REKEY + PONG + PING = 92
+    static constexpr size_t HEAD = 128; // CONFIRM + REKEY + PONG + PING = 92
     static constexpr size_t SLOTS = 4;
-    static constexpr size_t TAIL = 64;   // CLOSE or RESET after the data
+    static constexpr size_t TAIL = 64; // CLOSE or RESET after the data
     static constexpr size_t SIZE = HEAD + SLOTS * proto::RECORD_MAX + TAIL;
 
     explicit BufferPool(size_t max_free = 64) : max_free_(max_free) {}

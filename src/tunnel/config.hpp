@@ -5,8 +5,8 @@
 
 #include "crypto/handshake.hpp"
 #include "crypto/keyfile.hpp"
-#include "tunnel/end_reason.hpp"
 #include "net/address.hpp"
+#include "tunnel/end_reason.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -54,17 +54,17 @@ struct TunnelConfig {
     // Connections still in their handshake (-d: before msg1 authenticated;
     // -e: before the tunnel is up). When full, -d drops the oldest.
     size_t max_handshakes = 1024;
-    uint64_t connect_timeout_ms = 5000;    // -o
-    uint64_t handshake_timeout_ms = 5000;  // -o
-    uint64_t idle_timeout_ms = 0;          // --idle-timeout, 0 = off
+    uint64_t connect_timeout_ms = 5000;      // -o
+    uint64_t handshake_timeout_ms = 5000;    // -o
+    uint64_t idle_timeout_ms = 0;            // --idle-timeout, 0 = off
     uint64_t half_close_timeout_ms = 300000; // --half-close-timeout, 0 = off
-    uint64_t drain_timeout_ms = 5000;      // lingering close after both CLOSEs
-    uint16_t heartbeat_s = 30;             // --heartbeat, 0 = off
-    bool keepalive = true;                 // !-j
-    bool proxy_protocol = false;           // --proxy-protocol (-d)
-    const WireProtocol *protocol = nullptr; // nullptr: sealpipe_protocol()
-    crypto::HandshakeOptions handshake;    // fs policy and ciphers
-    std::optional<net::SockAddr> bind;     // -b
+    uint64_t drain_timeout_ms = 5000;        // lingering close after both CLOSEs
+    uint16_t heartbeat_s = 30;               // --heartbeat, 0 = off
+    bool keepalive = true;                   // !-j
+    bool proxy_protocol = false;             // --proxy-protocol (-d)
+    const WireProtocol *protocol = nullptr;  // nullptr: sealpipe_protocol()
+    crypto::HandshakeOptions handshake;      // fs policy and ciphers
+    std::optional<net::SockAddr> bind;       // -b
 };
 
 // The keys in use: replaced as a whole on SIGHUP, so a connection holds the

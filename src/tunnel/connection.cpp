@@ -139,9 +139,11 @@ void Connection::enter_handshake() {
             return;
         }
         opts.proxy = net::proxy_address_of(plain_.get());
-        hs_ = std::make_unique<HandshakeStage>(env_.protocol.initiator(std::move(keys), opts), true);
+        hs_ =
+            std::make_unique<HandshakeStage>(env_.protocol.initiator(std::move(keys), opts), true);
     } else {
-        hs_ = std::make_unique<HandshakeStage>(env_.protocol.responder(std::move(keys), opts), false);
+        hs_ =
+            std::make_unique<HandshakeStage>(env_.protocol.responder(std::move(keys), opts), false);
         enc_.watch(enc_watch());
         enc_.readable = true;
     }
@@ -286,9 +288,10 @@ void Connection::handshake_failed() {
         report_.err = 0;
         report_.handshake_error = crypto::HandshakeError::None;
         env_.stats.handshake_retries.fetch_add(1, std::memory_order_relaxed);
-        log_debug("conn %llu %s: the peer closed before answering the handshake (%s); retrying once",
-                  static_cast<unsigned long long>(id_), peer_.c_str(),
-                  err != 0 ? util::errno_string(err).c_str() : "end of stream");
+        log_debug(
+            "conn %llu %s: the peer closed before answering the handshake (%s); retrying once",
+            static_cast<unsigned long long>(id_), peer_.c_str(),
+            err != 0 ? util::errno_string(err).c_str() : "end of stream");
         enter_connect_peer(true);
         return;
     }
@@ -434,14 +437,15 @@ void Connection::fail(EndReason why) {
     const EndPolicy &p = policy_of(why);
     if (plain_.open())
         plain_.close(p.reset_plaintext);
-    const bool have_session = up_.is_open() && (state_ == State::Open ||
-                                                state_ == State::ConnectTarget ||
-                                                state_ == State::AwaitConfirm);
+    const bool have_session =
+        up_.is_open() &&
+        (state_ == State::Open || state_ == State::ConnectTarget || state_ == State::AwaitConfirm);
     if (p.tell_peer && have_session && enc_.open()) {
         try {
             if (up_.append_reset(p.reset_code)) {
                 down_.release();
-                enter_draining(why, std::min(env_.cfg.drain_timeout_ms, limits::ABORT_LINGER_MAX_MS));
+                enter_draining(why,
+                               std::min(env_.cfg.drain_timeout_ms, limits::ABORT_LINGER_MAX_MS));
                 return;
             }
         } catch (const std::bad_alloc &) {

@@ -17,40 +17,33 @@ struct Row {
     EndPolicy policy;
 };
 
-// One row per reason, in enum order (checked below). Columns: name,
-// reset the plaintext side, tell the peer, the RESET code, log level.
+// One row per reason, in enum order (checked below).
+constexpr bool RST = true, FIN = false;    // the plaintext side
+constexpr bool TELL = true, QUIET = false; // a RESET to the peer
+constexpr LogLevel INFO = LogLevel::Info, WARN = LogLevel::Warning;
+
+// clang-format off
 constexpr std::array<Row, END_REASON_COUNT> TABLE = {{
-    {EndReason::Clean, "clean", {false, false, ResetReason::PlaintextReset, LogLevel::Info}},
-    {EndReason::ConnectFailed, "connect_failed",
-     {true, true, ResetReason::TargetUnreachable, LogLevel::Warning}},
-    {EndReason::ConnectTimeout, "connect_timeout",
-     {true, true, ResetReason::TargetUnreachable, LogLevel::Warning}},
-    {EndReason::HandshakeFailed, "handshake_failed",
-     {true, true, ResetReason::ProtocolError, LogLevel::Warning}},
-    {EndReason::HandshakeTimeout, "handshake_timeout",
-     {true, true, ResetReason::Timeout, LogLevel::Warning}},
-    {EndReason::Replay, "replayed_handshake",
-     {true, true, ResetReason::ProtocolError, LogLevel::Warning}},
-    {EndReason::Truncated, "truncated",
-     {true, false, ResetReason::ProtocolError, LogLevel::Warning}},
-    {EndReason::PeerReset, "peer_reset",
-     {true, false, ResetReason::PlaintextReset, LogLevel::Info}},
-    {EndReason::PlaintextReset, "plaintext_reset",
-     {true, true, ResetReason::PlaintextReset, LogLevel::Info}},
-    {EndReason::ProtocolError, "protocol_error",
-     {true, false, ResetReason::ProtocolError, LogLevel::Warning}},
-    {EndReason::HeartbeatTimeout, "heartbeat_timeout",
-     {true, false, ResetReason::HeartbeatTimeout, LogLevel::Warning}},
-    {EndReason::IdleTimeout, "idle_timeout", {true, true, ResetReason::Timeout, LogLevel::Warning}},
-    {EndReason::HalfCloseTimeout, "half_close_timeout",
-     {true, true, ResetReason::Timeout, LogLevel::Warning}},
-    {EndReason::Evicted, "evicted", {true, true, ResetReason::Overload, LogLevel::Warning}},
-    {EndReason::ConnectionLimit, "connection_limit",
-     {true, true, ResetReason::Overload, LogLevel::Warning}},
-    {EndReason::Shutdown, "shutdown", {true, true, ResetReason::Shutdown, LogLevel::Warning}},
-    {EndReason::ResourceError, "resource_error",
-     {true, true, ResetReason::Overload, LogLevel::Warning}},
+//   reason                         name                  plaintext  peer   RESET code                        level
+    {EndReason::Clean,            "clean",              {FIN, QUIET, ResetReason::PlaintextReset,    INFO}},
+    {EndReason::ConnectFailed,    "connect_failed",     {RST, TELL,  ResetReason::TargetUnreachable, WARN}},
+    {EndReason::ConnectTimeout,   "connect_timeout",    {RST, TELL,  ResetReason::TargetUnreachable, WARN}},
+    {EndReason::HandshakeFailed,  "handshake_failed",   {RST, TELL,  ResetReason::ProtocolError,     WARN}},
+    {EndReason::HandshakeTimeout, "handshake_timeout",  {RST, TELL,  ResetReason::Timeout,           WARN}},
+    {EndReason::Replay,           "replayed_handshake", {RST, TELL,  ResetReason::ProtocolError,     WARN}},
+    {EndReason::Truncated,        "truncated",          {RST, QUIET, ResetReason::ProtocolError,     WARN}},
+    {EndReason::PeerReset,        "peer_reset",         {RST, QUIET, ResetReason::PlaintextReset,    INFO}},
+    {EndReason::PlaintextReset,   "plaintext_reset",    {RST, TELL,  ResetReason::PlaintextReset,    INFO}},
+    {EndReason::ProtocolError,    "protocol_error",     {RST, QUIET, ResetReason::ProtocolError,     WARN}},
+    {EndReason::HeartbeatTimeout, "heartbeat_timeout",  {RST, QUIET, ResetReason::HeartbeatTimeout,  WARN}},
+    {EndReason::IdleTimeout,      "idle_timeout",       {RST, TELL,  ResetReason::Timeout,           WARN}},
+    {EndReason::HalfCloseTimeout, "half_close_timeout", {RST, TELL,  ResetReason::Timeout,           WARN}},
+    {EndReason::Evicted,          "evicted",            {RST, TELL,  ResetReason::Overload,          WARN}},
+    {EndReason::ConnectionLimit,  "connection_limit",   {RST, TELL,  ResetReason::Overload,          WARN}},
+    {EndReason::Shutdown,         "shutdown",           {RST, TELL,  ResetReason::Shutdown,          WARN}},
+    {EndReason::ResourceError,    "resource_error",     {RST, TELL,  ResetReason::Overload,          WARN}},
 }};
+// clang-format on
 
 constexpr bool table_in_enum_order() {
     for (size_t i = 0; i < TABLE.size(); ++i)
@@ -86,7 +79,8 @@ const char *reset_reason_text(ResetReason r) noexcept {
     case ResetReason::ProtocolError: return "protocol error";
     case ResetReason::Shutdown: return "it was stopped";
     case ResetReason::Overload: return "overload";
-    case ResetReason::HeartbeatTimeout: return "heartbeat timeout (it heard nothing from this side)";
+    case ResetReason::HeartbeatTimeout:
+        return "heartbeat timeout (it heard nothing from this side)";
     }
     return "unknown reason";
 }
@@ -105,11 +99,9 @@ std::string detail(const EndReport &r) {
                util::errno_string(r.err != 0 ? r.err : EHOSTUNREACH);
     case EndReason::Truncated: return with_errno("encrypted connection ended without CLOSE", r.err);
     case EndReason::PlaintextReset:
-        return with_errno(r.role == Role::Encrypt ? "client connection reset"
-                                                  : "target connection reset",
-                          r.err);
-    case EndReason::ResourceError:
-        return r.err != 0 ? util::errno_string(r.err) : "out of memory";
+        return with_errno(
+            r.role == Role::Encrypt ? "client connection reset" : "target connection reset", r.err);
+    case EndReason::ResourceError: return r.err != 0 ? util::errno_string(r.err) : "out of memory";
     default: return "";
     }
 }

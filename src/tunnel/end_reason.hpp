@@ -83,10 +83,10 @@ struct EndReport {
     crypto::HandshakeError handshake_error = crypto::HandshakeError::None;
     proto::RecordError record_error = proto::RecordError::None;
     proto::ResetReason peer_reset = proto::ResetReason::PlaintextReset; // PeerReset only
-    int err = 0;                 // the errno behind the end, if any
-    bool authenticated = false;  // the peer proved the key (or we are -e)
-    uint64_t bytes_in = 0;       // plaintext read from our plaintext side
-    uint64_t bytes_out = 0;      // plaintext written to it
+    int err = 0;                // the errno behind the end, if any
+    bool authenticated = false; // the peer proved the key (or we are -e)
+    uint64_t bytes_in = 0;      // plaintext read from our plaintext side
+    uint64_t bytes_out = 0;     // plaintext written to it
     uint64_t duration_ms = 0;
 };
 

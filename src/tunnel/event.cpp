@@ -58,7 +58,9 @@ LoopEvent::LoopEvent(LoopEvent &&) noexcept = default;
 LoopEvent &LoopEvent::operator=(LoopEvent &&) noexcept = default;
 LoopEvent::~LoopEvent() = default;
 
-void LoopEvent::arm_ms(uint64_t ms) noexcept { arm_us(ms * 1000); }
+void LoopEvent::arm_ms(uint64_t ms) noexcept {
+    arm_us(ms * 1000);
+}
 
 void LoopEvent::arm_us(uint64_t us) noexcept {
     if (state_ == nullptr)

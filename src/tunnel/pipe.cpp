@@ -45,8 +45,7 @@ Step UpPipe::flush(Endpoint &plain, Endpoint &enc, OpenClocks &clk) {
     while (start_ < end_) {
         if (!enc.writable)
             return Step::Blocked;
-        const ssize_t n =
-            ::send(enc.get(), buf_.get() + start_, end_ - start_, MSG_NOSIGNAL);
+        const ssize_t n = ::send(enc.get(), buf_.get() + start_, end_ - start_, MSG_NOSIGNAL);
         if (n < 0) {
             if (would_block(errno)) {
                 enc.writable = false;
@@ -110,9 +109,10 @@ Step UpPipe::produce(Endpoint &plain, OpenClocks &clk) {
     // (must be first), REKEY (applies to all that follows), PONG, PING.
     const uint64_t now = util::now_ms();
     const size_t ping_record = layout_.overhead + proto::PING_BODY_LEN;
-    const bool rekey = features_.control_records &&
-                       (data_len > 0 || eof_now || confirm_pending_ || pong_pending_ || ping_due_) &&
-                       sealer_->rekey_due(now / 1000);
+    const bool rekey =
+        features_.control_records &&
+        (data_len > 0 || eof_now || confirm_pending_ || pong_pending_ || ping_due_) &&
+        sealer_->rekey_due(now / 1000);
     const bool pong = pong_pending_ && features_.control_records;
     const bool ping = ping_due_ && features_.control_records;
     size_t ctl = 0;

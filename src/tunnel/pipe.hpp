@@ -81,7 +81,10 @@ public:
     // The write to the encrypted socket failed (the peer may have said why
     // in a RESET: DownPipe::salvage()).
     bool write_failed() const noexcept { return write_failed_; }
-    void release() noexcept { buf_.release(); start_ = end_ = 0; }
+    void release() noexcept {
+        buf_.release();
+        start_ = end_ = 0;
+    }
 
 private:
     Step flush(Endpoint &plain, Endpoint &enc, OpenClocks &clk);
@@ -98,7 +101,7 @@ private:
     RecordLayout layout_{};
     Features features_{};
     size_t slots_ = 0;
-    size_t start_ = 0, end_ = 0; // sealed bytes not yet sent
+    size_t start_ = 0, end_ = 0;  // sealed bytes not yet sent
     bool eof_ = false;            // plaintext EOF read
     bool close_queued_ = false;   // CLOSE sealed (or FIN due)
     bool close_sent_ = false;     // CLOSE fully written (or FIN sent)
@@ -190,7 +193,7 @@ private:
     int iov_n_ = 0, iov_i_ = 0;
     bool eof_ = false;
     int eof_err_ = 0;
-    bool fin_seen_ = false;  // bare-FIN protocols: EOF is the peer's close
+    bool fin_seen_ = false; // bare-FIN protocols: EOF is the peer's close
     bool plain_shut_ = false;
     bool confirm_event_ = false;
     bool delivered_event_ = false;

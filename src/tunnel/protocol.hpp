@@ -83,7 +83,7 @@ struct Session {
     Features features;
     proto::CipherId cipher = proto::CipherId::ChaCha20Poly1305;
     bool forward_secret = false;
-    uint16_t heartbeat_s = 0;           // agreed interval, 0 = off
+    uint16_t heartbeat_s = 0;               // agreed interval, 0 = off
     std::optional<crypto::ProxyInfo> proxy; // responder: the client's address
 };
 
@@ -124,11 +124,11 @@ public:
     virtual ~WireProtocol() = default;
     virtual const char *name() const noexcept = 0;
     // A driver for -e, with the first key of ${keys}.
-    virtual std::unique_ptr<HandshakeDriver> initiator(std::shared_ptr<const KeySet> keys,
-                                                       const crypto::HandshakeOptions &opts) const = 0;
+    virtual std::unique_ptr<HandshakeDriver>
+    initiator(std::shared_ptr<const KeySet> keys, const crypto::HandshakeOptions &opts) const = 0;
     // A driver for -d, trying every key of ${keys}.
-    virtual std::unique_ptr<HandshakeDriver> responder(std::shared_ptr<const KeySet> keys,
-                                                       const crypto::HandshakeOptions &opts) const = 0;
+    virtual std::unique_ptr<HandshakeDriver>
+    responder(std::shared_ptr<const KeySet> keys, const crypto::HandshakeOptions &opts) const = 0;
 };
 
 // sealpipe's protocol (DESIGN.md §3-§6).

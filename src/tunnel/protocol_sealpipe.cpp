@@ -33,7 +33,8 @@ private:
 
 class SealpipeOpener final : public RecordOpener {
 public:
-    SealpipeOpener(crypto::CipherState cs, bool expect_confirm) : r_(std::move(cs), expect_confirm) {}
+    SealpipeOpener(crypto::CipherState cs, bool expect_confirm)
+        : r_(std::move(cs), expect_confirm) {}
     proto::DecodeStatus next(uint8_t *data, size_t avail, proto::Record &out,
                              proto::RecordError &err) noexcept override {
         return r_.next(data, avail, out, err);
@@ -134,12 +135,14 @@ private:
 class SealpipeProtocol final : public WireProtocol {
 public:
     const char *name() const noexcept override { return "sealpipe"; }
-    std::unique_ptr<HandshakeDriver> initiator(std::shared_ptr<const KeySet> keys,
-                                               const crypto::HandshakeOptions &opts) const override {
+    std::unique_ptr<HandshakeDriver>
+    initiator(std::shared_ptr<const KeySet> keys,
+              const crypto::HandshakeOptions &opts) const override {
         return std::make_unique<InitiatorDriver>(std::move(keys), opts);
     }
-    std::unique_ptr<HandshakeDriver> responder(std::shared_ptr<const KeySet> keys,
-                                               const crypto::HandshakeOptions &opts) const override {
+    std::unique_ptr<HandshakeDriver>
+    responder(std::shared_ptr<const KeySet> keys,
+              const crypto::HandshakeOptions &opts) const override {
         return std::make_unique<ResponderDriver>(std::move(keys), opts);
     }
 };

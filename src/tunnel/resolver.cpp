@@ -7,8 +7,7 @@
 namespace sealpipe::tunnel {
 
 Resolver::Resolver(net::Address addr, uint64_t interval_ms, Shared<Targets> &out)
-    : addr_(std::move(addr)), interval_ms_(interval_ms), out_(out),
-      thread_([this] { run(); }) {}
+    : addr_(std::move(addr)), interval_ms_(interval_ms), out_(out), thread_([this] { run(); }) {}
 
 Resolver::~Resolver() {
     {
@@ -30,8 +29,8 @@ void Resolver::run() {
             auto list = std::make_shared<const Targets>(net::resolve(addr_, false));
             const std::string first = list->front().to_string();
             auto old = out_.get();
-            const bool changed = !old || old->size() != list->size() ||
-                                 old->front().to_string() != first;
+            const bool changed =
+                !old || old->size() != list->size() || old->front().to_string() != first;
             out_.set(std::move(list));
             if (changed || failing)
                 log_info("target %s now resolves to %s", addr_.text.c_str(), first.c_str());

@@ -63,7 +63,9 @@ void StatusServer::on_accept(int fd, short, void *arg) noexcept {
     }
     auto *cl = new Client{self, c, nullptr, {}, {}, 0};
     cl->ev = event_new(self->base_, c, EV_READ | EV_PERSIST, &StatusServer::on_client, cl);
-    struct timeval tv {CLIENT_TIMEOUT_S, 0};
+    struct timeval tv {
+        CLIENT_TIMEOUT_S, 0
+    };
     event_add(cl->ev, &tv);
     self->clients_.push_back(cl);
     self->handle(cl, 0);
@@ -136,7 +138,9 @@ void StatusServer::handle(Client *c, short what) {
         // From now on, wait for writability instead of input.
         event_del(c->ev);
         event_assign(c->ev, base_, c->fd, EV_WRITE | EV_PERSIST, &StatusServer::on_client, c);
-        struct timeval tv {CLIENT_TIMEOUT_S, 0};
+        struct timeval tv {
+            CLIENT_TIMEOUT_S, 0
+        };
         event_add(c->ev, &tv);
     }
     while (c->sent < c->out.size()) {

@@ -22,9 +22,10 @@ const WireProtocol &protocol_of(const TunnelConfig &cfg) noexcept {
 } // namespace
 
 Worker::Worker(Context &ctx)
-    : ctx_(ctx), base_(event_base_new()), pool_(limits::POOL_FREE_MAX),
-      env_{ctx.cfg, protocol_of(ctx.cfg), base_, pool_, ctx.stats, ctx.replay, ctx.keys,
-           ctx.targets, *this},
+    : ctx_(ctx), base_(event_base_new()),
+      pool_(limits::POOL_FREE_MAX), env_{ctx.cfg,   protocol_of(ctx.cfg), base_,    pool_,
+                                         ctx.stats, ctx.replay,           ctx.keys, ctx.targets,
+                                         *this},
       handshakes_(ctx.handshake_slots_per_worker(), ctx.stats.handshakes_in_progress) {
     if (base_ == nullptr)
         throw std::runtime_error("cannot create an event loop");
@@ -155,8 +156,7 @@ bool Worker::accept_one(int lfd) {
     }
     net::set_stream_options(fd, ctx_.cfg.keepalive);
     start_connection(net::UniqueFd(fd),
-                     net::format_sockaddr(reinterpret_cast<sockaddr *>(&ss), len),
-                     std::move(slot));
+                     net::format_sockaddr(reinterpret_cast<sockaddr *>(&ss), len), std::move(slot));
     return true;
 }
 

@@ -29,6 +29,8 @@ inline struct timeval timeval_us(uint64_t us) noexcept {
     tv.tv_usec = static_cast<suseconds_t>(us % 1000000);
     return tv;
 }
-inline struct timeval timeval_ms(uint64_t ms) noexcept { return timeval_us(ms * 1000); }
+inline struct timeval timeval_ms(uint64_t ms) noexcept {
+    return timeval_us(ms * 1000);
+}
 
 } // namespace sealpipe::util

@@ -27,10 +27,10 @@ bool log_enabled(LogLevel level);
 [[gnu::format(printf, 2, 3)]] void log_msg(LogLevel level, const char *fmt, ...);
 [[gnu::format(printf, 2, 0)]] void log_vmsg(LogLevel level, const char *fmt, va_list ap);
 
-#define SP_LOG(level, ...)                                                                        \
-    do {                                                                                          \
+#define SP_LOG(level, ...)                                                                         \
+    do {                                                                                           \
         if (::sealpipe::util::log_enabled(level))                                                  \
-            ::sealpipe::util::log_msg(level, __VA_ARGS__);                                          \
+            ::sealpipe::util::log_msg(level, __VA_ARGS__);                                         \
     } while (0)
 #define log_error(...) SP_LOG(::sealpipe::util::LogLevel::Error, __VA_ARGS__)
 #define log_warn(...) SP_LOG(::sealpipe::util::LogLevel::Warning, __VA_ARGS__)

@@ -32,14 +32,14 @@
 
 // An invariant of the code under test. On failure, say which one and stop
 // with a trap, which libFuzzer reports as a crash with a stack trace.
-#define FUZZ_CHECK(cond)                                                                     \
-    do {                                                                                     \
-        if (!(cond)) {                                                                       \
-            std::fprintf(stderr, "\n*** fuzz invariant failed: %s\n*** at %s:%d\n", #cond,   \
-                         __FILE__, __LINE__);                                                \
-            std::fflush(stderr);                                                             \
-            __builtin_trap();                                                                \
-        }                                                                                    \
+#define FUZZ_CHECK(cond)                                                                           \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            std::fprintf(stderr, "\n*** fuzz invariant failed: %s\n*** at %s:%d\n", #cond,         \
+                         __FILE__, __LINE__);                                                      \
+            std::fflush(stderr);                                                                   \
+            __builtin_trap();                                                                      \
+        }                                                                                          \
     } while (0)
 
 // UBSan defaults for these binaries (UBSAN_OPTIONS adds to them), so that a
@@ -60,10 +60,10 @@ inline bool trace_enabled() {
     }();
     return on;
 }
-#define FUZZ_TRACE(...)                                                                      \
-    do {                                                                                     \
-        if (::fuzz::trace_enabled())                                                         \
-            std::fprintf(stderr, "trace: " __VA_ARGS__);                                     \
+#define FUZZ_TRACE(...)                                                                            \
+    do {                                                                                           \
+        if (::fuzz::trace_enabled())                                                               \
+            std::fprintf(stderr, "trace: " __VA_ARGS__);                                           \
     } while (0)
 
 using Bytes = std::vector<uint8_t>;
@@ -147,7 +147,10 @@ inline sealpipe::crypto::Psk make_psk(uint8_t seed, size_t len = 32) {
 inline uint8_t cipher_mask(unsigned sel) {
     constexpr uint8_t chacha = sealpipe::proto::cipher_bit(CipherId::ChaCha20Poly1305);
     constexpr uint8_t aes = sealpipe::proto::cipher_bit(CipherId::Aes256Gcm);
-    uint8_t m = sel == 1 ? chacha : sel == 2 ? aes : sel == 3 ? static_cast<uint8_t>(chacha | aes) : 0;
+    uint8_t m = sel == 1   ? chacha
+                : sel == 2 ? aes
+                : sel == 3 ? static_cast<uint8_t>(chacha | aes)
+                           : 0;
     if (!sealpipe::crypto::aes_gcm_available()) {
         m = static_cast<uint8_t>(m & ~aes);
         if (sel == 2)

@@ -86,8 +86,7 @@ Config raw_config(unsigned idx) {
         c.opts.heartbeat_seconds = hb;
         if (proxy >= 0)
             c.opts.proxy = proxy_of(static_cast<unsigned>(proxy));
-        c.opts.fixed_ephemeral_for_tests =
-            eph != nullptr ? from_hex(eph) : g_init_eph;
+        c.opts.fixed_ephemeral_for_tests = eph != nullptr ? from_hex(eph) : g_init_eph;
     };
     switch (idx) {
     case 0: // fs-aes
@@ -168,7 +167,8 @@ void structured_mode(uint8_t b0, fuzz::Reader &r) {
     ss.mix_key_and_hash(psk.bytes());
     ss.mix_hash(e_i);
     ss.mix_key(e_i);
-    const std::span<const uint8_t> ct1(b1m + proto::DH_LEN, n1 - proto::HS_LENGTH_LEN - proto::DH_LEN);
+    const std::span<const uint8_t> ct1(b1m + proto::DH_LEN,
+                                       n1 - proto::HS_LENGTH_LEN - proto::DH_LEN);
     Bytes p1(ct1.size() - proto::TAG_LEN);
     FUZZ_CHECK(ss.decrypt_and_hash(ct1, p1.data()));
     const fuzz::RefPayload ref1 = fuzz::ref_parse_payload(p1);

@@ -52,9 +52,9 @@ void check_write_after_failure(crypto::Responder &res, HandshakeError err) {
     FUZZ_CHECK(written == 0);
 }
 
-std::vector<crypto::Psk> *g_keys;           // [0], [1]: the vector keys
-std::array<uint8_t, 32> g_fixed_e{};        // a real X25519 public key
-std::array<uint8_t, 32> g_responder_eph{};  // the responder's fixed ephemeral
+std::vector<crypto::Psk> *g_keys;          // [0], [1]: the vector keys
+std::array<uint8_t, 32> g_fixed_e{};       // a real X25519 public key
+std::array<uint8_t, 32> g_responder_eph{}; // the responder's fixed ephemeral
 
 std::vector<const crypto::Psk *> key_ptrs(size_t n) {
     std::vector<const crypto::Psk *> v;
@@ -147,8 +147,8 @@ void structured_mode(uint8_t b0, fuzz::Reader &r) {
             want = HandshakeError::NoCommonCipher;
         mode = (peer == 2 || mine == 2) ? proto::HandshakeMode::NoForwardSecrecy
                                         : proto::HandshakeMode::ForwardSecret;
-        cipher = (common & 2u) != 0 ? proto::CipherId::Aes256Gcm
-                                    : proto::CipherId::ChaCha20Poly1305;
+        cipher =
+            (common & 2u) != 0 ? proto::CipherId::Aes256Gcm : proto::CipherId::ChaCha20Poly1305;
     }
 
     crypto::Responder res(key_ptrs(n_keys), ro);

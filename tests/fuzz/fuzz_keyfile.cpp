@@ -56,8 +56,8 @@ bool is_hex8(const std::string &s) {
 extern "C" int LLVMFuzzerInitialize(int *, char ***) {
     crypto::init();
     const char *tmp = std::getenv("TMPDIR");
-    std::string tmpl = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") +
-                       "/fuzz_keyfile-XXXXXX";
+    std::string tmpl =
+        std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/fuzz_keyfile-XXXXXX";
     if (::mkdtemp(tmpl.data()) == nullptr) {
         std::perror("fuzz_keyfile: mkdtemp");
         std::abort();
@@ -96,8 +96,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             continue;
         FUZZ_TRACE("%zu bytes: loaded, fingerprint %s\n", size, loaded->fingerprint().c_str());
         FUZZ_CHECK(direct.has_value());
-        FUZZ_CHECK(std::equal(loaded->bytes().begin(), loaded->bytes().end(),
-                              direct->bytes().begin()));
+        FUZZ_CHECK(
+            std::equal(loaded->bytes().begin(), loaded->bytes().end(), direct->bytes().begin()));
         FUZZ_CHECK(loaded->fingerprint() == direct->fingerprint());
         FUZZ_CHECK(loaded->source() == *g_path);
         FUZZ_CHECK(loaded->mtime() != 0);

@@ -144,7 +144,7 @@ Verdict judge(Model &m, uint8_t type, size_t body_len) {
 struct Sealed {
     uint8_t type = 0;
     Bytes body;
-    size_t offset = 0;   // in the undamaged stream
+    size_t offset = 0; // in the undamaged stream
     size_t wire_len = 0;
     Verdict verdict{true, RecordError::None};
     bool close_after = false; // the model's close state after this record
@@ -169,7 +169,8 @@ void decode_raw(const uint8_t *data, size_t size) {
     for (int i = 0; i < 4 && off <= copy.size(); ++i) {
         proto::Record rec;
         RecordError err = RecordError::None;
-        const DecodeStatus st = proto::decode_record(cs, copy.data() + off, copy.size() - off, rec, err);
+        const DecodeStatus st =
+            proto::decode_record(cs, copy.data() + off, copy.size() - off, rec, err);
         if (st != DecodeStatus::Record)
             break;
         FUZZ_CHECK(rec.wire_len >= proto::RECORD_HEADER_LEN + proto::RECORD_CT_MIN &&
@@ -305,12 +306,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             const Sealed &s = sealed[k];
             FUZZ_CHECK(consumed + parse == s.offset);
             FUZZ_CHECK(s.offset + s.wire_len <= damage_at); // never a damaged record
-            FUZZ_CHECK(k < k_model);                         // the rules are enforced
+            FUZZ_CHECK(k < k_model);                        // the rules are enforced
             FUZZ_CHECK(rec.wire_len == s.wire_len);
             FUZZ_CHECK(static_cast<uint8_t>(rec.type) == s.type);
             FUZZ_CHECK(rec.body_len == s.body.size());
-            FUZZ_CHECK(rec.body >= b + parse && rec.body + rec.body_len <= b + parse + rec.wire_len);
-            FUZZ_CHECK(rec.body_len == 0 || std::memcmp(rec.body, s.body.data(), rec.body_len) == 0);
+            FUZZ_CHECK(rec.body >= b + parse &&
+                       rec.body + rec.body_len <= b + parse + rec.wire_len);
+            FUZZ_CHECK(rec.body_len == 0 ||
+                       std::memcmp(rec.body, s.body.data(), rec.body_len) == 0);
             FUZZ_CHECK(reader.close_received() == s.close_after);
             FUZZ_CHECK(reader.confirmed());
             parse += rec.wire_len;

@@ -19,10 +19,10 @@
 #include <arpa/inet.h>
 #include <atomic>
 #include <cerrno>
-#include <csignal>
-#include <cstdarg>
 #include <chrono>
 #include <condition_variable>
+#include <csignal>
+#include <cstdarg>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -85,7 +85,9 @@ int connect_to(const std::string &s, int &err, const std::string &bind_to = "") 
 }
 
 void set_linger0(int fd) {
-    struct linger lg {1, 0};
+    struct linger lg {
+        1, 0
+    };
     ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
 }
 
@@ -140,7 +142,8 @@ int cmd_wait(std::vector<std::string> args) {
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
-    std::fprintf(stderr, "sptest wait: %s not accepting after %ld ms\n", args[0].c_str(), timeout_ms);
+    std::fprintf(stderr, "sptest wait: %s not accepting after %ld ms\n", args[0].c_str(),
+                 timeout_ms);
     return 1;
 }
 
@@ -170,7 +173,8 @@ int cmd_echo(std::vector<std::string> args) {
     const long stall_ms = std::stol(arg_value(args, "--stall-ms", "0"));
     const long linger_ms = std::stol(arg_value(args, "--linger-ms", "0"));
     if (args.size() != 1)
-        die("usage: echo ADDR [--sink] [--rate BPS] [--reset-after N] [--log FILE] [--max N] [--save DIR]");
+        die("usage: echo ADDR [--sink] [--rate BPS] [--reset-after N] [--log FILE] [--max N] "
+            "[--save DIR]");
     if (!log.empty())
         g_log = std::fopen(log.c_str(), "a");
     int lfd = listen_on(args[0]);
@@ -186,8 +190,9 @@ int cmd_echo(std::vector<std::string> args) {
         logline("accept %ld", id);
         std::thread([c, id, sink, rate, reset_after, save, stall_ms, linger_ms] {
             bool stalled = false;
-            FILE *saved = save.empty() ? nullptr
-                                       : std::fopen((save + "/conn-" + std::to_string(id)).c_str(), "wb");
+            FILE *saved = save.empty()
+                              ? nullptr
+                              : std::fopen((save + "/conn-" + std::to_string(id)).c_str(), "wb");
             std::vector<uint8_t> buf(65536);
             long total = 0;
             auto t0 = Clock::now();
@@ -248,7 +253,8 @@ int cmd_send(std::vector<std::string> args) {
     const long reset_after = std::stol(arg_value(args, "--reset-after", "-1"));
     const std::string bind_to = arg_value(args, "--bind");
     if (args.size() != 3)
-        die("usage: send ADDR IN OUT [--no-half-close] [--hold-ms N] [--chunk N] [--reset-after N]");
+        die("usage: send ADDR IN OUT [--no-half-close] [--hold-ms N] [--chunk N] [--reset-after "
+            "N]");
     int err = 0;
     int fd = connect_to(args[0], err, bind_to);
     if (fd < 0) {
@@ -275,7 +281,9 @@ int cmd_send(std::vector<std::string> args) {
                 std::this_thread::sleep_for(std::chrono::milliseconds(100));
                 // Linger 0, then wake the reader: the close(2) that follows in
                 // the main thread sends an RST, not a FIN.
-                struct linger lg {1, 0};
+                struct linger lg {
+                    1, 0
+                };
                 ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
                 did_reset = true;
                 ::shutdown(fd, SHUT_RD);
@@ -365,23 +373,23 @@ int cmd_load(std::vector<std::string> args) {
                     // sleep on a condition variable, not a polling loop, so
                     // a thousand waiting threads cost no CPU.
                     std::unique_lock<std::mutex> lock(mu);
-                    all_connected.wait_for(lock, std::chrono::seconds(30), [&] {
-                        return connected >= std::min(parallel, count);
-                    });
+                    all_connected.wait_for(lock, std::chrono::seconds(30),
+                                           [&] { return connected >= std::min(parallel, count); });
                     lock.unlock();
                     std::this_thread::sleep_for(std::chrono::milliseconds(hold_ms));
                 }
                 ::shutdown(fd, SHUT_WR);
                 size_t got = 0;
                 while (good) {
-                    ssize_t n = ::recv(fd, back.data() + got, back.size() - got + (got == back.size()), 0);
+                    ssize_t n =
+                        ::recv(fd, back.data() + got, back.size() - got + (got == back.size()), 0);
                     if (n < 0 && errno == EINTR)
                         continue;
                     if (n <= 0) {
                         good = n == 0 && got == bytes;
                         if (!good)
-                            std::fprintf(stderr, "sptest load: got %zu of %zu bytes, then %s\n", got,
-                                         bytes, n == 0 ? "EOF" : std::strerror(errno));
+                            std::fprintf(stderr, "sptest load: got %zu of %zu bytes, then %s\n",
+                                         got, bytes, n == 0 ? "EOF" : std::strerror(errno));
                         break;
                     }
                     got += static_cast<size_t>(n);
@@ -427,8 +435,9 @@ struct Framer {
             size_t len = static_cast<size_t>(pending[0]) << 8 | pending[1];
             if (pending.size() < 2 + len)
                 break;
-            out.emplace_back(index++, std::vector<uint8_t>(pending.begin(),
-                                                           pending.begin() + static_cast<long>(2 + len)));
+            out.emplace_back(index++,
+                             std::vector<uint8_t>(pending.begin(),
+                                                  pending.begin() + static_cast<long>(2 + len)));
             pending.erase(pending.begin(), pending.begin() + static_cast<long>(2 + len));
         }
         return out;
@@ -440,7 +449,8 @@ void relay_direction(int from, int to, bool act, const RelayPlan &plan, const ch
     std::vector<uint8_t> buf(65536);
     long offset = 0;
     FILE *rec = act && !plan.record.empty() ? std::fopen(plan.record.c_str(), "wb") : nullptr;
-    const bool record_level = act && (plan.drop_record >= 0 || plan.dup_record >= 0 || plan.swap_record >= 0);
+    const bool record_level =
+        act && (plan.drop_record >= 0 || plan.dup_record >= 0 || plan.swap_record >= 0);
     Framer framer;
     std::vector<uint8_t> held; // for swap
     while (!dead) {
@@ -696,7 +706,8 @@ int cmd_notify_wait(std::vector<std::string> args) {
     char buf[4096];
     while (Clock::now() < end) {
         pollfd p{fd, POLLIN, 0};
-        int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(end - Clock::now()).count());
+        int left = static_cast<int>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(end - Clock::now()).count());
         if (::poll(&p, 1, std::max(left, 1)) <= 0)
             continue;
         ssize_t n = ::recv(fd, buf, sizeof buf - 1, 0);
@@ -766,8 +777,8 @@ int cmd_proxy_target(std::vector<std::string> args) {
                 sport = body[32] << 8 | body[33];
                 dport = body[34] << 8 | body[35];
             }
-            std::fprintf(f, "version %u command %u family 0x%02x src %s:%u dst %s:%u\n", hdr[12] >> 4,
-                         cmd & 0x0f, fam, src, sport, dst, dport);
+            std::fprintf(f, "version %u command %u family 0x%02x src %s:%u dst %s:%u\n",
+                         hdr[12] >> 4, cmd & 0x0f, fam, src, sport, dst, dport);
             std::fclose(f);
             std::vector<uint8_t> buf(65536);
             while (true) {
@@ -840,7 +851,8 @@ int main(int argc, char **argv) {
     toolkit::tool_name = "sptest";
     toolkit::die_status = 12;
     if (argc < 2)
-        die("usage: sptest free-port|echo|send|load|relay|replay|flood|notify-wait|proxy-target ...");
+        die("usage: sptest free-port|echo|send|load|relay|replay|flood|notify-wait|proxy-target "
+            "...");
     std::signal(SIGPIPE, SIG_IGN);
     std::string cmd = argv[1];
     std::vector<std::string> args(argv + 2, argv + argc);

@@ -112,7 +112,8 @@ inline std::string arg_value(std::vector<std::string> &args, const std::string &
     for (size_t i = 0; i + 1 < args.size(); ++i)
         if (args[i] == name) {
             std::string v = args[i + 1];
-            args.erase(args.begin() + static_cast<long>(i), args.begin() + static_cast<long>(i) + 2);
+            args.erase(args.begin() + static_cast<long>(i),
+                       args.begin() + static_cast<long>(i) + 2);
             return v;
         }
     return def;

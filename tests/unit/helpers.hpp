@@ -49,7 +49,8 @@ inline Sections read_sections(const std::string &name) {
         if (line.empty() || line[0] == '#')
             continue;
         if (line[0] == '[') {
-            out.emplace_back(line.substr(1, line.find(']') - 1), std::map<std::string, std::string>{});
+            out.emplace_back(line.substr(1, line.find(']') - 1),
+                             std::map<std::string, std::string>{});
             continue;
         }
         auto eq = line.find(" = ");

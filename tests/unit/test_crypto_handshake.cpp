@@ -5,8 +5,8 @@
 #include <doctest/doctest.h>
 
 #include "crypto/handshake.hpp"
-#include "proto/record.hpp"
 #include "helpers.hpp"
+#include "proto/record.hpp"
 
 #include <cstring>
 
@@ -236,7 +236,7 @@ TEST_CASE("every mode and cipher completes and carries data both ways") {
                     CHECK(p.i.forward_secret == (ip != 2 && rp != 2));
                     CHECK(p.i.forward_secret == p.r.forward_secret);
                     const auto want = ((im & rm) & ~CHACHA) ? proto::CipherId::Aes256Gcm
-                                                             : proto::CipherId::ChaCha20Poly1305;
+                                                            : proto::CipherId::ChaCha20Poly1305;
                     CHECK(p.i.cipher == want);
                     CHECK(p.r.cipher == want);
                     CHECK(p.i.handshake_hash == p.r.handshake_hash);
@@ -370,8 +370,9 @@ TEST_CASE("the responder finds the right key among several") {
 
 TEST_CASE("heartbeat negotiation: off if either side is off, else the longer interval") {
     const crypto::Psk k = make_psk(5);
-    struct Case { uint16_t a, b, want; } cases[] = {{0, 0, 0}, {30, 0, 0}, {0, 30, 0},
-                                                    {30, 15, 30}, {5, 60, 60}};
+    struct Case {
+        uint16_t a, b, want;
+    } cases[] = {{0, 0, 0}, {30, 0, 0}, {0, 30, 0}, {30, 15, 30}, {5, 60, 60}};
     for (auto c : cases) {
         crypto::HandshakeOptions io, ro;
         io.heartbeat_seconds = c.a;

@@ -132,7 +132,8 @@ TEST_CASE("generate_key_file writes 32 bytes with mode 0400 and never overwrites
     CHECK(crypto::equal_ct(before.bytes(), after.bytes()));
     // Two generated keys differ.
     crypto::generate_key_file(dir.file("other.key"));
-    CHECK_FALSE(crypto::equal_ct(before.bytes(), crypto::load_key_file(dir.file("other.key"), {}).bytes()));
+    CHECK_FALSE(
+        crypto::equal_ct(before.bytes(), crypto::load_key_file(dir.file("other.key"), {}).bytes()));
 }
 
 }

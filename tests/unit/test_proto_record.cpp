@@ -4,8 +4,8 @@
 // out-of-order records.
 #include <doctest/doctest.h>
 
-#include "proto/record.hpp"
 #include "helpers.hpp"
+#include "proto/record.hpp"
 
 #include <cstring>
 #include <vector>
@@ -143,7 +143,11 @@ TEST_CASE("reordered, replayed and dropped records fail authentication") {
     Bytes a = record(tx, RecordType::Data, Bytes(10, 'a'));
     Bytes b = record(tx, RecordType::Data, Bytes(10, 'b'));
     Bytes c = record(tx, RecordType::Data, Bytes(10, 'c'));
-    struct { const char *name; Bytes wire; size_t good; } cases[] = {
+    struct {
+        const char *name;
+        Bytes wire;
+        size_t good;
+    } cases[] = {
         {"reordered", concat({b, a, c}), 0},
         {"replayed", concat({a, a, b}), 1},
         {"dropped", concat({a, c}), 1},
@@ -193,7 +197,11 @@ TEST_CASE("length out of range is rejected from the two length bytes alone") {
 }
 
 TEST_CASE("authenticated but invalid: unknown type or wrong body size") {
-    struct { RecordType type; size_t len; RecordError err; } cases[] = {
+    struct {
+        RecordType type;
+        size_t len;
+        RecordError err;
+    } cases[] = {
         {static_cast<RecordType>(0x00), 0, RecordError::BadType},
         {static_cast<RecordType>(0x08), 4, RecordError::BadType},
         {static_cast<RecordType>(0xff), 4, RecordError::BadType},
@@ -239,7 +247,10 @@ TEST_CASE("order rules of RecordReader") {
         auto tx = state(6);
         Bytes wire;
         for (T t : c.seq) {
-            size_t len = t == T::Data ? 3 : t == T::Ping || t == T::Pong ? 8 : t == T::Reset ? 1 : 0;
+            size_t len = t == T::Data                   ? 3
+                         : t == T::Ping || t == T::Pong ? 8
+                         : t == T::Reset                ? 1
+                                                        : 0;
             Bytes r = record(tx, t, Bytes(len, 9));
             wire.insert(wire.end(), r.begin(), r.end());
             if (t == T::Rekey)

@@ -154,292 +154,292 @@ struct Fixture {
 } // namespace
 
 TEST_SUITE("tunnel::pipe") {
-    TEST_CASE("up: CONFIRM first, then PONG and PING, then the data, all in order") {
-        Fixture f;
-        Pair plain, enc;
-        auto sealer = sealpipe_sealer(state(1), 0);
-        proto::RecordReader peer(state(1), true);
-        UpPipe up(f.pool, f.stats);
-        up.open(*sealer, Features{}, true);
-        const uint8_t ping[proto::PING_BODY_LEN] = {1, 2, 3, 4, 5, 6, 7, 8};
-        up.queue_pong(ping);
-        up.queue_ping();
-        const Bytes msg = pattern(40000, 7); // three records' worth
-        write_all(plain.peer, msg);
-        CHECK(run(up, plain, enc) == Step::Blocked);
-        const Decoded d = decode(peer, drain(enc.peer));
-        REQUIRE(d.types.size() >= 6);
-        CHECK(d.types[0] == RecordType::Confirm);
-        CHECK(d.types[1] == RecordType::Pong);
-        CHECK(d.types[2] == RecordType::Ping);
-        for (size_t i = 3; i < d.types.size(); ++i)
-            CHECK(d.types[i] == RecordType::Data);
-        CHECK(d.data == msg);
-        CHECK(up.bytes() == msg.size());
-        CHECK(f.pool.in_use() == 0); // idle: no buffer held
-    }
+TEST_CASE("up: CONFIRM first, then PONG and PING, then the data, all in order") {
+    Fixture f;
+    Pair plain, enc;
+    auto sealer = sealpipe_sealer(state(1), 0);
+    proto::RecordReader peer(state(1), true);
+    UpPipe up(f.pool, f.stats);
+    up.open(*sealer, Features{}, true);
+    const uint8_t ping[proto::PING_BODY_LEN] = {1, 2, 3, 4, 5, 6, 7, 8};
+    up.queue_pong(ping);
+    up.queue_ping();
+    const Bytes msg = pattern(40000, 7); // three records' worth
+    write_all(plain.peer, msg);
+    CHECK(run(up, plain, enc) == Step::Blocked);
+    const Decoded d = decode(peer, drain(enc.peer));
+    REQUIRE(d.types.size() >= 6);
+    CHECK(d.types[0] == RecordType::Confirm);
+    CHECK(d.types[1] == RecordType::Pong);
+    CHECK(d.types[2] == RecordType::Ping);
+    for (size_t i = 3; i < d.types.size(); ++i)
+        CHECK(d.types[i] == RecordType::Data);
+    CHECK(d.data == msg);
+    CHECK(up.bytes() == msg.size());
+    CHECK(f.pool.in_use() == 0); // idle: no buffer held
+}
 
-    TEST_CASE("up: plaintext EOF becomes CLOSE after the data") {
-        Fixture f;
-        Pair plain, enc;
-        auto sealer = sealpipe_sealer(state(1), 0);
-        proto::RecordReader peer(state(1), false);
-        UpPipe up(f.pool, f.stats);
-        up.open(*sealer, Features{}, false);
-        write_all(plain.peer, pattern(100, 1));
-        ::shutdown(plain.peer, SHUT_WR);
+TEST_CASE("up: plaintext EOF becomes CLOSE after the data") {
+    Fixture f;
+    Pair plain, enc;
+    auto sealer = sealpipe_sealer(state(1), 0);
+    proto::RecordReader peer(state(1), false);
+    UpPipe up(f.pool, f.stats);
+    up.open(*sealer, Features{}, false);
+    write_all(plain.peer, pattern(100, 1));
+    ::shutdown(plain.peer, SHUT_WR);
+    run(up, plain, enc);
+    CHECK(up.close_queued());
+    CHECK(up.close_sent());
+    CHECK(up.take_close_queued_event());
+    const Decoded d = decode(peer, drain(enc.peer));
+    REQUIRE(d.types.size() == 2);
+    CHECK(d.types[0] == RecordType::Data);
+    CHECK(d.types[1] == RecordType::Close);
+    CHECK(peer.close_received());
+}
+
+TEST_CASE("up: backpressure stops reading plaintext while the encrypted side is full") {
+    Fixture f;
+    Pair plain, enc(4096);
+    auto sealer = sealpipe_sealer(state(1), 0);
+    UpPipe up(f.pool, f.stats);
+    up.open(*sealer, Features{}, false);
+    const Bytes msg = pattern(1 << 20, 3);
+    size_t sent = write_some(plain.peer, msg, 0); // as much as the socket takes
+    REQUIRE(sent > 65536);
+    CHECK(run(up, plain, enc) == Step::Blocked);
+    CHECK(up.pending());                   // a batch waits for the encrypted side
+    CHECK(f.pool.in_use() == 1);           // one buffer, never more
+    CHECK(unread(plain.engine.get()) > 0); // and the rest stays in the kernel
+    // Now the peer reads: everything arrives, intact.
+    proto::RecordReader peer(state(1), false);
+    Bytes got;
+    Bytes wire;
+    for (int i = 0; i < 100000 && got.size() < msg.size(); ++i) {
+        sent = write_some(plain.peer, msg, sent);
         run(up, plain, enc);
-        CHECK(up.close_queued());
-        CHECK(up.close_sent());
-        CHECK(up.take_close_queued_event());
-        const Decoded d = decode(peer, drain(enc.peer));
-        REQUIRE(d.types.size() == 2);
-        CHECK(d.types[0] == RecordType::Data);
-        CHECK(d.types[1] == RecordType::Close);
-        CHECK(peer.close_received());
-    }
-
-    TEST_CASE("up: backpressure stops reading plaintext while the encrypted side is full") {
-        Fixture f;
-        Pair plain, enc(4096);
-        auto sealer = sealpipe_sealer(state(1), 0);
-        UpPipe up(f.pool, f.stats);
-        up.open(*sealer, Features{}, false);
-        const Bytes msg = pattern(1 << 20, 3);
-        size_t sent = write_some(plain.peer, msg, 0); // as much as the socket takes
-        REQUIRE(sent > 65536);
-        CHECK(run(up, plain, enc) == Step::Blocked);
-        CHECK(up.pending());                   // a batch waits for the encrypted side
-        CHECK(f.pool.in_use() == 1);           // one buffer, never more
-        CHECK(unread(plain.engine.get()) > 0); // and the rest stays in the kernel
-        // Now the peer reads: everything arrives, intact.
-        proto::RecordReader peer(state(1), false);
-        Bytes got;
-        Bytes wire;
-        for (int i = 0; i < 100000 && got.size() < msg.size(); ++i) {
-            sent = write_some(plain.peer, msg, sent);
-            run(up, plain, enc);
-            Bytes chunk = drain(enc.peer);
-            wire.insert(wire.end(), chunk.begin(), chunk.end());
-            size_t off = 0;
-            while (true) {
-                proto::Record rec;
-                proto::RecordError err{};
-                if (peer.next(wire.data() + off, wire.size() - off, rec, err) !=
-                    proto::DecodeStatus::Record)
-                    break;
-                got.insert(got.end(), rec.body, rec.body + rec.body_len);
-                off += rec.wire_len;
-            }
-            wire.erase(wire.begin(), wire.begin() + static_cast<long>(off));
-        }
-        CHECK(got == msg);
-    }
-
-    TEST_CASE("down: DATA is delivered and a CLOSE becomes a FIN on the plaintext side") {
-        Fixture f;
-        Pair plain, enc;
-        auto opener = sealpipe_opener(state(2), false);
-        proto::RecordWriter peer(state(2), 0);
-        DownPipe down(f.pool, f.stats);
-        down.open(*opener, Features{});
-        const Bytes msg = pattern(20000, 5);
-        Bytes wire = record(peer, RecordType::Data, Bytes(msg.begin(), msg.begin() + 16384));
-        Bytes more = record(peer, RecordType::Data, Bytes(msg.begin() + 16384, msg.end()));
-        Bytes close = record(peer, RecordType::Close, {});
-        wire.insert(wire.end(), more.begin(), more.end());
-        wire.insert(wire.end(), close.begin(), close.end());
-        write_all(enc.peer, wire);
-        run(down, plain, enc, true);
-        CHECK(down.close_received());
-        CHECK(down.close_delivered());
-        CHECK(down.take_close_delivered_event());
-        CHECK(drain(plain.peer) == msg);
-        uint8_t b;
-        CHECK(::read(plain.peer, &b, 1) == 0); // FIN, not an error
-        CHECK(f.pool.in_use() <= 1);
-    }
-
-    TEST_CASE("down: an encrypted EOF without CLOSE is a truncation") {
-        Fixture f;
-        Pair plain, enc;
-        auto opener = sealpipe_opener(state(2), false);
-        proto::RecordWriter peer(state(2), 0);
-        DownPipe down(f.pool, f.stats);
-        down.open(*opener, Features{});
-        write_all(enc.peer, record(peer, RecordType::Data, pattern(500, 9)));
-        ::shutdown(enc.peer, SHUT_WR); // a FIN where a CLOSE should be
-        run(down, plain, enc, true);
-        CHECK(down.eof());
-        CHECK(down.take_eof_event());
-        CHECK_FALSE(down.close_received());
-        CHECK(down.eof_is_truncation(false));
-        CHECK(down.eof_is_truncation(true)); // our own CLOSE does not make it clean
-        // The data before it was delivered, but the stream is not complete:
-        // the connection resets the plaintext side (end_reason.hpp).
-        CHECK(drain(plain.peer) == pattern(500, 9));
-        CHECK(policy_of(EndReason::Truncated).reset_plaintext);
-    }
-
-    TEST_CASE("down: a partial record before EOF is a truncation even after both CLOSEs") {
-        Fixture f;
-        Pair plain, enc;
-        auto opener = sealpipe_opener(state(2), false);
-        proto::RecordWriter peer(state(2), 0);
-        DownPipe down(f.pool, f.stats);
-        down.open(*opener, Features{});
-        write_all(enc.peer, record(peer, RecordType::Close, {}));
-        CHECK(run(down, plain, enc, true) == Step::Blocked);
-        CHECK(down.close_received());
-        CHECK_FALSE(down.eof());
-        Bytes half = record(peer, RecordType::Ping, Bytes(8, 1));
-        half.resize(half.size() / 2);
-        write_all(enc.peer, half);
-        ::shutdown(enc.peer, SHUT_WR);
-        run(down, plain, enc, true);
-        CHECK(down.eof());
-        CHECK(down.unparsed());
-        CHECK(down.eof_is_truncation(true));
-    }
-
-    TEST_CASE("down: both CLOSEs and an EOF are a clean end") {
-        Fixture f;
-        Pair plain, enc;
-        auto opener = sealpipe_opener(state(2), false);
-        proto::RecordWriter peer(state(2), 0);
-        DownPipe down(f.pool, f.stats);
-        down.open(*opener, Features{});
-        write_all(enc.peer, record(peer, RecordType::Close, {}));
-        ::shutdown(enc.peer, SHUT_WR);
-        run(down, plain, enc, true);
-        CHECK(down.eof());
-        CHECK_FALSE(down.eof_is_truncation(true));
-        CHECK(down.eof_is_truncation(false)); // but not before our own CLOSE is out
-    }
-
-    TEST_CASE("down: a tampered record ends the pipe, and nothing after it is delivered") {
-        Fixture f;
-        Pair plain, enc;
-        auto opener = sealpipe_opener(state(2), false);
-        proto::RecordWriter peer(state(2), 0);
-        DownPipe down(f.pool, f.stats);
-        down.open(*opener, Features{});
-        Bytes bad = record(peer, RecordType::Data, pattern(64, 1));
-        bad[10] ^= 1;
-        write_all(enc.peer, bad);
-        CHECK(run(down, plain, enc, true) == Step::Ended);
-        CHECK(down.end().reason == EndReason::ProtocolError);
-        CHECK(down.end().record == proto::RecordError::BadTag);
-        CHECK(drain(plain.peer).empty());
-    }
-
-    TEST_CASE("down: the peer's RESET ends the pipe with its reason") {
-        Fixture f;
-        Pair plain, enc;
-        auto opener = sealpipe_opener(state(2), false);
-        proto::RecordWriter peer(state(2), 0);
-        DownPipe down(f.pool, f.stats);
-        down.open(*opener, Features{});
-        write_all(enc.peer, record(peer, RecordType::Reset,
-                                   {static_cast<uint8_t>(proto::ResetReason::Timeout)}));
-        CHECK(run(down, plain, enc, true) == Step::Ended);
-        CHECK(down.end().reason == EndReason::PeerReset);
-        CHECK(down.end().peer_reset == proto::ResetReason::Timeout);
-    }
-
-    TEST_CASE("down: backpressure stops reading records while the plaintext side is full") {
-        Fixture f;
-        Pair plain(4096), enc;
-        auto opener = sealpipe_opener(state(2), false);
-        proto::RecordWriter peer(state(2), 0);
-        DownPipe down(f.pool, f.stats);
-        down.open(*opener, Features{});
-        const Bytes msg = pattern(16384 * 40, 4);
-        Bytes wire;
-        for (size_t off = 0; off < msg.size(); off += 16384) {
-            Bytes r = record(peer, RecordType::Data,
-                             Bytes(msg.begin() + static_cast<long>(off),
-                                   msg.begin() + static_cast<long>(off + 16384)));
-            wire.insert(wire.end(), r.begin(), r.end());
-        }
-        size_t sent = write_some(enc.peer, wire, 0);
-        REQUIRE(sent > 65536);
-        CHECK(run(down, plain, enc, true) == Step::Blocked);
-        CHECK(down.blocked());
-        CHECK(f.pool.in_use() == 1);
-        CHECK(unread(enc.engine.get()) > 0); // records stay in the kernel
-        Bytes got;
-        for (int i = 0; i < 100000 && got.size() < msg.size(); ++i) {
-            sent = write_some(enc.peer, wire, sent);
-            run(down, plain, enc, true);
-            Bytes chunk = drain(plain.peer);
-            got.insert(got.end(), chunk.begin(), chunk.end());
-        }
-        CHECK(got == msg);
-    }
-
-    TEST_CASE("salvage: a RESET the peer sent before going is found after a failed write") {
-        Fixture f;
-        Pair plain, enc;
-        auto sealer = sealpipe_sealer(state(1), 0);
-        auto opener = sealpipe_opener(state(2), false);
-        proto::RecordWriter peer(state(2), 0);
-        UpPipe up(f.pool, f.stats);
-        DownPipe down(f.pool, f.stats);
-        up.open(*sealer, Features{}, false);
-        down.open(*opener, Features{});
-        write_all(enc.peer, record(peer, RecordType::Reset,
-                                   {static_cast<uint8_t>(proto::ResetReason::Shutdown)}));
-        ::close(enc.peer); // the peer is gone: our next write fails
-        enc.peer = -1;
-        write_all(plain.peer, pattern(1000, 2));
-        CHECK(run(up, plain, enc) == Step::Ended);
-        REQUIRE(up.write_failed());
-        enc.ready();
-        const PipeEnd e = down.salvage(plain.engine, enc.engine);
-        CHECK(e.reason == EndReason::PeerReset);
-        CHECK(e.peer_reset == proto::ResetReason::Shutdown);
-    }
-
-    TEST_CASE("salvage: without a RESET, a failed write is a truncation") {
-        Fixture f;
-        Pair plain, enc;
-        auto sealer = sealpipe_sealer(state(1), 0);
-        auto opener = sealpipe_opener(state(2), false);
-        UpPipe up(f.pool, f.stats);
-        DownPipe down(f.pool, f.stats);
-        up.open(*sealer, Features{}, false);
-        down.open(*opener, Features{});
-        ::close(enc.peer);
-        enc.peer = -1;
-        write_all(plain.peer, pattern(1000, 2));
-        CHECK(run(up, plain, enc) == Step::Ended);
-        enc.ready();
-        CHECK(down.salvage(plain.engine, enc.engine).reason == EndReason::Truncated);
-    }
-
-    TEST_CASE("a RESET is sealed after what is already pending, in nonce order") {
-        Fixture f;
-        Pair plain, enc(4096);
-        auto sealer = sealpipe_sealer(state(1), 0);
-        proto::RecordReader peer(state(1), false);
-        UpPipe up(f.pool, f.stats);
-        up.open(*sealer, Features{}, false);
-        write_all(plain.peer, pattern(30000, 1));
-        run(up, plain, enc);
-        REQUIRE(up.pending());
-        REQUIRE(up.append_reset(proto::ResetReason::Overload));
-        Bytes wire;
-        for (int i = 0; i < 1000; ++i) {
-            enc.ready();
-            const Step s = up.flush_rest(enc.engine);
-            Bytes chunk = drain(enc.peer);
-            wire.insert(wire.end(), chunk.begin(), chunk.end());
-            if (s == Step::Progress)
+        Bytes chunk = drain(enc.peer);
+        wire.insert(wire.end(), chunk.begin(), chunk.end());
+        size_t off = 0;
+        while (true) {
+            proto::Record rec;
+            proto::RecordError err{};
+            if (peer.next(wire.data() + off, wire.size() - off, rec, err) !=
+                proto::DecodeStatus::Record)
                 break;
+            got.insert(got.end(), rec.body, rec.body + rec.body_len);
+            off += rec.wire_len;
         }
-        const Decoded d = decode(peer, wire);
-        REQUIRE_FALSE(d.types.empty());
-        CHECK(d.types.back() == RecordType::Reset);
+        wire.erase(wire.begin(), wire.begin() + static_cast<long>(off));
     }
+    CHECK(got == msg);
+}
+
+TEST_CASE("down: DATA is delivered and a CLOSE becomes a FIN on the plaintext side") {
+    Fixture f;
+    Pair plain, enc;
+    auto opener = sealpipe_opener(state(2), false);
+    proto::RecordWriter peer(state(2), 0);
+    DownPipe down(f.pool, f.stats);
+    down.open(*opener, Features{});
+    const Bytes msg = pattern(20000, 5);
+    Bytes wire = record(peer, RecordType::Data, Bytes(msg.begin(), msg.begin() + 16384));
+    Bytes more = record(peer, RecordType::Data, Bytes(msg.begin() + 16384, msg.end()));
+    Bytes close = record(peer, RecordType::Close, {});
+    wire.insert(wire.end(), more.begin(), more.end());
+    wire.insert(wire.end(), close.begin(), close.end());
+    write_all(enc.peer, wire);
+    run(down, plain, enc, true);
+    CHECK(down.close_received());
+    CHECK(down.close_delivered());
+    CHECK(down.take_close_delivered_event());
+    CHECK(drain(plain.peer) == msg);
+    uint8_t b;
+    CHECK(::read(plain.peer, &b, 1) == 0); // FIN, not an error
+    CHECK(f.pool.in_use() <= 1);
+}
+
+TEST_CASE("down: an encrypted EOF without CLOSE is a truncation") {
+    Fixture f;
+    Pair plain, enc;
+    auto opener = sealpipe_opener(state(2), false);
+    proto::RecordWriter peer(state(2), 0);
+    DownPipe down(f.pool, f.stats);
+    down.open(*opener, Features{});
+    write_all(enc.peer, record(peer, RecordType::Data, pattern(500, 9)));
+    ::shutdown(enc.peer, SHUT_WR); // a FIN where a CLOSE should be
+    run(down, plain, enc, true);
+    CHECK(down.eof());
+    CHECK(down.take_eof_event());
+    CHECK_FALSE(down.close_received());
+    CHECK(down.eof_is_truncation(false));
+    CHECK(down.eof_is_truncation(true)); // our own CLOSE does not make it clean
+    // The data before it was delivered, but the stream is not complete:
+    // the connection resets the plaintext side (end_reason.hpp).
+    CHECK(drain(plain.peer) == pattern(500, 9));
+    CHECK(policy_of(EndReason::Truncated).reset_plaintext);
+}
+
+TEST_CASE("down: a partial record before EOF is a truncation even after both CLOSEs") {
+    Fixture f;
+    Pair plain, enc;
+    auto opener = sealpipe_opener(state(2), false);
+    proto::RecordWriter peer(state(2), 0);
+    DownPipe down(f.pool, f.stats);
+    down.open(*opener, Features{});
+    write_all(enc.peer, record(peer, RecordType::Close, {}));
+    CHECK(run(down, plain, enc, true) == Step::Blocked);
+    CHECK(down.close_received());
+    CHECK_FALSE(down.eof());
+    Bytes half = record(peer, RecordType::Ping, Bytes(8, 1));
+    half.resize(half.size() / 2);
+    write_all(enc.peer, half);
+    ::shutdown(enc.peer, SHUT_WR);
+    run(down, plain, enc, true);
+    CHECK(down.eof());
+    CHECK(down.unparsed());
+    CHECK(down.eof_is_truncation(true));
+}
+
+TEST_CASE("down: both CLOSEs and an EOF are a clean end") {
+    Fixture f;
+    Pair plain, enc;
+    auto opener = sealpipe_opener(state(2), false);
+    proto::RecordWriter peer(state(2), 0);
+    DownPipe down(f.pool, f.stats);
+    down.open(*opener, Features{});
+    write_all(enc.peer, record(peer, RecordType::Close, {}));
+    ::shutdown(enc.peer, SHUT_WR);
+    run(down, plain, enc, true);
+    CHECK(down.eof());
+    CHECK_FALSE(down.eof_is_truncation(true));
+    CHECK(down.eof_is_truncation(false)); // but not before our own CLOSE is out
+}
+
+TEST_CASE("down: a tampered record ends the pipe, and nothing after it is delivered") {
+    Fixture f;
+    Pair plain, enc;
+    auto opener = sealpipe_opener(state(2), false);
+    proto::RecordWriter peer(state(2), 0);
+    DownPipe down(f.pool, f.stats);
+    down.open(*opener, Features{});
+    Bytes bad = record(peer, RecordType::Data, pattern(64, 1));
+    bad[10] ^= 1;
+    write_all(enc.peer, bad);
+    CHECK(run(down, plain, enc, true) == Step::Ended);
+    CHECK(down.end().reason == EndReason::ProtocolError);
+    CHECK(down.end().record == proto::RecordError::BadTag);
+    CHECK(drain(plain.peer).empty());
+}
+
+TEST_CASE("down: the peer's RESET ends the pipe with its reason") {
+    Fixture f;
+    Pair plain, enc;
+    auto opener = sealpipe_opener(state(2), false);
+    proto::RecordWriter peer(state(2), 0);
+    DownPipe down(f.pool, f.stats);
+    down.open(*opener, Features{});
+    write_all(enc.peer,
+              record(peer, RecordType::Reset, {static_cast<uint8_t>(proto::ResetReason::Timeout)}));
+    CHECK(run(down, plain, enc, true) == Step::Ended);
+    CHECK(down.end().reason == EndReason::PeerReset);
+    CHECK(down.end().peer_reset == proto::ResetReason::Timeout);
+}
+
+TEST_CASE("down: backpressure stops reading records while the plaintext side is full") {
+    Fixture f;
+    Pair plain(4096), enc;
+    auto opener = sealpipe_opener(state(2), false);
+    proto::RecordWriter peer(state(2), 0);
+    DownPipe down(f.pool, f.stats);
+    down.open(*opener, Features{});
+    const Bytes msg = pattern(16384 * 40, 4);
+    Bytes wire;
+    for (size_t off = 0; off < msg.size(); off += 16384) {
+        Bytes r = record(peer, RecordType::Data,
+                         Bytes(msg.begin() + static_cast<long>(off),
+                               msg.begin() + static_cast<long>(off + 16384)));
+        wire.insert(wire.end(), r.begin(), r.end());
+    }
+    size_t sent = write_some(enc.peer, wire, 0);
+    REQUIRE(sent > 65536);
+    CHECK(run(down, plain, enc, true) == Step::Blocked);
+    CHECK(down.blocked());
+    CHECK(f.pool.in_use() == 1);
+    CHECK(unread(enc.engine.get()) > 0); // records stay in the kernel
+    Bytes got;
+    for (int i = 0; i < 100000 && got.size() < msg.size(); ++i) {
+        sent = write_some(enc.peer, wire, sent);
+        run(down, plain, enc, true);
+        Bytes chunk = drain(plain.peer);
+        got.insert(got.end(), chunk.begin(), chunk.end());
+    }
+    CHECK(got == msg);
+}
+
+TEST_CASE("salvage: a RESET the peer sent before going is found after a failed write") {
+    Fixture f;
+    Pair plain, enc;
+    auto sealer = sealpipe_sealer(state(1), 0);
+    auto opener = sealpipe_opener(state(2), false);
+    proto::RecordWriter peer(state(2), 0);
+    UpPipe up(f.pool, f.stats);
+    DownPipe down(f.pool, f.stats);
+    up.open(*sealer, Features{}, false);
+    down.open(*opener, Features{});
+    write_all(enc.peer, record(peer, RecordType::Reset,
+                               {static_cast<uint8_t>(proto::ResetReason::Shutdown)}));
+    ::close(enc.peer); // the peer is gone: our next write fails
+    enc.peer = -1;
+    write_all(plain.peer, pattern(1000, 2));
+    CHECK(run(up, plain, enc) == Step::Ended);
+    REQUIRE(up.write_failed());
+    enc.ready();
+    const PipeEnd e = down.salvage(plain.engine, enc.engine);
+    CHECK(e.reason == EndReason::PeerReset);
+    CHECK(e.peer_reset == proto::ResetReason::Shutdown);
+}
+
+TEST_CASE("salvage: without a RESET, a failed write is a truncation") {
+    Fixture f;
+    Pair plain, enc;
+    auto sealer = sealpipe_sealer(state(1), 0);
+    auto opener = sealpipe_opener(state(2), false);
+    UpPipe up(f.pool, f.stats);
+    DownPipe down(f.pool, f.stats);
+    up.open(*sealer, Features{}, false);
+    down.open(*opener, Features{});
+    ::close(enc.peer);
+    enc.peer = -1;
+    write_all(plain.peer, pattern(1000, 2));
+    CHECK(run(up, plain, enc) == Step::Ended);
+    enc.ready();
+    CHECK(down.salvage(plain.engine, enc.engine).reason == EndReason::Truncated);
+}
+
+TEST_CASE("a RESET is sealed after what is already pending, in nonce order") {
+    Fixture f;
+    Pair plain, enc(4096);
+    auto sealer = sealpipe_sealer(state(1), 0);
+    proto::RecordReader peer(state(1), false);
+    UpPipe up(f.pool, f.stats);
+    up.open(*sealer, Features{}, false);
+    write_all(plain.peer, pattern(30000, 1));
+    run(up, plain, enc);
+    REQUIRE(up.pending());
+    REQUIRE(up.append_reset(proto::ResetReason::Overload));
+    Bytes wire;
+    for (int i = 0; i < 1000; ++i) {
+        enc.ready();
+        const Step s = up.flush_rest(enc.engine);
+        Bytes chunk = drain(enc.peer);
+        wire.insert(wire.end(), chunk.begin(), chunk.end());
+        if (s == Step::Progress)
+            break;
+    }
+    const Decoded d = decode(peer, wire);
+    REQUIRE_FALSE(d.types.empty());
+    CHECK(d.types.back() == RecordType::Reset);
+}
 }

@@ -30,100 +30,100 @@ TimerPolicy heartbeat_only() {
 } // namespace
 
 TEST_SUITE("tunnel::timers") {
-    TEST_CASE("a PING is due one interval after the last thing sent, not before") {
-        OpenClocks c = fresh();
-        c.last_rx_ms = T0 + HB; // the peer keeps talking: only our side is quiet
-        const TimerPolicy p = heartbeat_only();
-        CHECK_FALSE(open_verdict(T0 + HB - 1, c, p).send_ping);
-        const OpenVerdict v = open_verdict(T0 + HB, c, p);
-        CHECK(v.send_ping);
-        CHECK_FALSE(v.expired);
-        CHECK(open_deadline(c, p) == T0 + HB);
-    }
+TEST_CASE("a PING is due one interval after the last thing sent, not before") {
+    OpenClocks c = fresh();
+    c.last_rx_ms = T0 + HB; // the peer keeps talking: only our side is quiet
+    const TimerPolicy p = heartbeat_only();
+    CHECK_FALSE(open_verdict(T0 + HB - 1, c, p).send_ping);
+    const OpenVerdict v = open_verdict(T0 + HB, c, p);
+    CHECK(v.send_ping);
+    CHECK_FALSE(v.expired);
+    CHECK(open_deadline(c, p) == T0 + HB);
+}
 
-    TEST_CASE("the peer is dead after exactly four silent intervals") {
-        REQUIRE(proto::HEARTBEAT_DEAD_AFTER == 4);
-        OpenClocks c = fresh();
-        const TimerPolicy p = heartbeat_only();
-        c.last_tx_ms = T0 + 4 * HB; // we keep pinging; nothing comes back
-        CHECK_FALSE(open_verdict(T0 + 4 * HB - 1, c, p).expired);
-        CHECK_FALSE(open_verdict(T0 + 3 * HB, c, p).expired);
-        const OpenVerdict v = open_verdict(T0 + 4 * HB, c, p);
-        REQUIRE(v.expired);
-        CHECK(*v.expired == EndReason::HeartbeatTimeout);
-        CHECK_FALSE(v.send_ping);
-        CHECK(open_deadline(c, p) == T0 + 4 * HB);
-    }
+TEST_CASE("the peer is dead after exactly four silent intervals") {
+    REQUIRE(proto::HEARTBEAT_DEAD_AFTER == 4);
+    OpenClocks c = fresh();
+    const TimerPolicy p = heartbeat_only();
+    c.last_tx_ms = T0 + 4 * HB; // we keep pinging; nothing comes back
+    CHECK_FALSE(open_verdict(T0 + 4 * HB - 1, c, p).expired);
+    CHECK_FALSE(open_verdict(T0 + 3 * HB, c, p).expired);
+    const OpenVerdict v = open_verdict(T0 + 4 * HB, c, p);
+    REQUIRE(v.expired);
+    CHECK(*v.expired == EndReason::HeartbeatTimeout);
+    CHECK_FALSE(v.send_ping);
+    CHECK(open_deadline(c, p) == T0 + 4 * HB);
+}
 
-    TEST_CASE("silence does not count while we ourselves stopped reading") {
-        OpenClocks c = fresh();
-        c.last_tx_ms = T0 + 10 * HB;
-        c.rx_paused = true; // the plaintext side is not reading: backpressure
-        const TimerPolicy p = heartbeat_only();
-        CHECK_FALSE(open_verdict(T0 + 10 * HB, c, p).expired);
-        CHECK(open_deadline(c, p) == T0 + 11 * HB); // only the next PING
-    }
+TEST_CASE("silence does not count while we ourselves stopped reading") {
+    OpenClocks c = fresh();
+    c.last_tx_ms = T0 + 10 * HB;
+    c.rx_paused = true; // the plaintext side is not reading: backpressure
+    const TimerPolicy p = heartbeat_only();
+    CHECK_FALSE(open_verdict(T0 + 10 * HB, c, p).expired);
+    CHECK(open_deadline(c, p) == T0 + 11 * HB); // only the next PING
+}
 
-    TEST_CASE("heartbeat 0 turns both the PING and the dead-peer rule off") {
-        const OpenClocks c = fresh();
-        const TimerPolicy p; // all zero
-        const OpenVerdict v = open_verdict(T0 + 1000 * HB, c, p);
-        CHECK_FALSE(v.expired);
-        CHECK_FALSE(v.send_ping);
-        CHECK(open_deadline(c, p) == NO_DEADLINE);
-    }
+TEST_CASE("heartbeat 0 turns both the PING and the dead-peer rule off") {
+    const OpenClocks c = fresh();
+    const TimerPolicy p; // all zero
+    const OpenVerdict v = open_verdict(T0 + 1000 * HB, c, p);
+    CHECK_FALSE(v.expired);
+    CHECK_FALSE(v.send_ping);
+    CHECK(open_deadline(c, p) == NO_DEADLINE);
+}
 
-    TEST_CASE("idle: no DATA either way for --idle-timeout ends the connection") {
-        OpenClocks c = fresh();
-        TimerPolicy p;
-        p.idle_ms = 60'000;
-        c.last_rx_ms = c.last_tx_ms = T0 + 59'000; // PINGs do not count as data
-        CHECK_FALSE(open_verdict(T0 + 59'999, c, p).expired);
-        const OpenVerdict v = open_verdict(T0 + 60'000, c, p);
-        REQUIRE(v.expired);
-        CHECK(*v.expired == EndReason::IdleTimeout);
-        CHECK(open_deadline(c, p) == T0 + 60'000);
-    }
+TEST_CASE("idle: no DATA either way for --idle-timeout ends the connection") {
+    OpenClocks c = fresh();
+    TimerPolicy p;
+    p.idle_ms = 60'000;
+    c.last_rx_ms = c.last_tx_ms = T0 + 59'000; // PINGs do not count as data
+    CHECK_FALSE(open_verdict(T0 + 59'999, c, p).expired);
+    const OpenVerdict v = open_verdict(T0 + 60'000, c, p);
+    REQUIRE(v.expired);
+    CHECK(*v.expired == EndReason::IdleTimeout);
+    CHECK(open_deadline(c, p) == T0 + 60'000);
+}
 
-    TEST_CASE("half-close: counts from the later of the first CLOSE and the last DATA") {
-        OpenClocks c = fresh();
-        TimerPolicy p;
-        p.half_close_ms = 300'000;
-        CHECK(open_deadline(c, p) == NO_DEADLINE); // nothing closed yet
-        CHECK_FALSE(open_verdict(T0 + 10 * p.half_close_ms, c, p).expired);
-        c.half_close_start_ms = T0 + 1000;
-        CHECK(open_deadline(c, p) == T0 + 1000 + 300'000);
-        // Data still moving in the open direction keeps it alive.
-        c.last_data_ms = T0 + 200'000;
-        CHECK_FALSE(open_verdict(T0 + 301'000, c, p).expired);
-        CHECK(open_deadline(c, p) == T0 + 500'000);
-        const OpenVerdict v = open_verdict(T0 + 500'000, c, p);
-        REQUIRE(v.expired);
-        CHECK(*v.expired == EndReason::HalfCloseTimeout);
-    }
+TEST_CASE("half-close: counts from the later of the first CLOSE and the last DATA") {
+    OpenClocks c = fresh();
+    TimerPolicy p;
+    p.half_close_ms = 300'000;
+    CHECK(open_deadline(c, p) == NO_DEADLINE); // nothing closed yet
+    CHECK_FALSE(open_verdict(T0 + 10 * p.half_close_ms, c, p).expired);
+    c.half_close_start_ms = T0 + 1000;
+    CHECK(open_deadline(c, p) == T0 + 1000 + 300'000);
+    // Data still moving in the open direction keeps it alive.
+    c.last_data_ms = T0 + 200'000;
+    CHECK_FALSE(open_verdict(T0 + 301'000, c, p).expired);
+    CHECK(open_deadline(c, p) == T0 + 500'000);
+    const OpenVerdict v = open_verdict(T0 + 500'000, c, p);
+    REQUIRE(v.expired);
+    CHECK(*v.expired == EndReason::HalfCloseTimeout);
+}
 
-    TEST_CASE("a dead peer is reported before idle and half-close") {
-        OpenClocks c = fresh();
-        c.half_close_start_ms = T0;
-        TimerPolicy p = heartbeat_only();
-        p.idle_ms = 1000;
-        p.half_close_ms = 1000;
-        const OpenVerdict v = open_verdict(T0 + 4 * HB, c, p);
-        REQUIRE(v.expired);
-        CHECK(*v.expired == EndReason::HeartbeatTimeout);
-        CHECK(open_deadline(c, p) == T0 + 1000); // the nearest rule wins
-    }
+TEST_CASE("a dead peer is reported before idle and half-close") {
+    OpenClocks c = fresh();
+    c.half_close_start_ms = T0;
+    TimerPolicy p = heartbeat_only();
+    p.idle_ms = 1000;
+    p.half_close_ms = 1000;
+    const OpenVerdict v = open_verdict(T0 + 4 * HB, c, p);
+    REQUIRE(v.expired);
+    CHECK(*v.expired == EndReason::HeartbeatTimeout);
+    CHECK(open_deadline(c, p) == T0 + 1000); // the nearest rule wins
+}
 
-    TEST_CASE("the handshake and connect deadlines are phase deadlines") {
-        const uint64_t deadline = T0 + 5000; // -o 5
-        CHECK_FALSE(phase_expired(deadline - 1, deadline));
-        CHECK(phase_expired(deadline, deadline));
-        CHECK(phase_expired(deadline + 1, deadline));
-    }
+TEST_CASE("the handshake and connect deadlines are phase deadlines") {
+    const uint64_t deadline = T0 + 5000; // -o 5
+    CHECK_FALSE(phase_expired(deadline - 1, deadline));
+    CHECK(phase_expired(deadline, deadline));
+    CHECK(phase_expired(deadline + 1, deadline));
+}
 
-    TEST_CASE("the loop wakes a little after a deadline, never before") {
-        CHECK(wait_for(T0, T0 + 100) == 100 + TIMER_SLACK_MS);
-        CHECK(wait_for(T0 + 100, T0 + 100) == 1);
-        CHECK(wait_for(T0 + 200, T0 + 100) == 1);
-    }
+TEST_CASE("the loop wakes a little after a deadline, never before") {
+    CHECK(wait_for(T0, T0 + 100) == 100 + TIMER_SLACK_MS);
+    CHECK(wait_for(T0 + 100, T0 + 100) == 1);
+    CHECK(wait_for(T0 + 200, T0 + 100) == 1);
+}
 }
