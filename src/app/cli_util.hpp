@@ -5,6 +5,7 @@
 #pragma once
 
 #include "app/exit_codes.hpp"
+#include "proto/constants.hpp"
 
 #include <cstdio>
 #include <cstdlib>
@@ -12,6 +13,16 @@
 #include <string>
 
 namespace sealpipe::app {
+
+// True if ${name} is a --cipher value: "auto" or a cipher's name.
+inline bool is_cipher_option(const std::string &name) {
+    if (name == "auto")
+        return true;
+    for (proto::CipherId c : proto::ALL_CIPHERS)
+        if (name == proto::cipher_name(c))
+            return true;
+    return false;
+}
 
 // Print "PROG: MSG (see 'PROG --help')" and exit with EXIT_USAGE.
 [[noreturn]] inline void usage_error(const char *prog, const std::string &msg) {

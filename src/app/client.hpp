@@ -10,22 +10,24 @@
 // or terminals, which epoll cannot watch.
 #pragma once
 
+#include "app/defaults.hpp"
+
 #include <string>
 
 namespace sealpipe::app {
 
 struct ClientOptions {
-    std::string target;          // -t
-    std::string key;             // -k
-    std::string bind;            // -b
-    bool fast = false;           // -f
-    bool require_fs = false;     // -g
-    bool no_keepalive = false;   // -j
-    double timeout_s = 5;        // -o
-    unsigned heartbeat_s = 30;   // --heartbeat
-    std::string cipher = "auto"; // --cipher
-    bool insecure_key = false;   // --insecure-key-permissions
-    int verbosity = 0;           // -q / --verbose
+    std::string target;                           // -t
+    std::string key;                              // -k
+    std::string bind;                             // -b
+    bool fast = false;                            // -f
+    bool require_fs = false;                      // -g
+    bool no_keepalive = false;                    // -j
+    double timeout_s = defaults::TIMEOUT_S;       // -o
+    unsigned heartbeat_s = defaults::HEARTBEAT_S; // --heartbeat
+    std::string cipher = defaults::CIPHER;        // --cipher
+    bool insecure_key = false;                    // --insecure-key-permissions
+    int verbosity = 0;                            // -q / --verbose
 };
 
 enum class ClientAction { Run, Version, Help };
@@ -37,7 +39,7 @@ struct ParsedClientArgs {
 
 // Parse the command line; a usage error prints one line and exits 2.
 ParsedClientArgs parse_client_args(int argc, char **argv);
-const char *client_usage();
+std::string client_usage();
 
 // Run the client; returns the exit status (exit_codes.hpp).
 int run_client(const ClientOptions &opts);

@@ -2,6 +2,7 @@
 // The only file that uses CLI11 for sealpipe.
 #include "app/cli_util.hpp"
 #include "app/client.hpp"
+#include "app/defaults.hpp"
 #include "util/parse.hpp"
 
 #include <CLI/CLI.hpp>
@@ -14,8 +15,9 @@ namespace {
 constexpr const char *PROG = "sealpipe";
 }
 
-const char *client_usage() {
-    return R"(usage: sealpipe -t <target> -k <key file> [-b <bind address>] [-f | -g] [-j]
+std::string client_usage() {
+    return expand_defaults(
+        R"(usage: sealpipe -t <target> -k <key file> [-b <bind address>] [-f | -g] [-j]
            [-o <timeout>] [options]
        sealpipe -v
 
@@ -31,9 +33,9 @@ other end closes.
   -f, --no-forward-secrecy  faster handshake without forward secrecy
   -g, --require-forward-secrecy  refuse a peer that uses -f
   -j, --no-keepalive      turn off TCP keep-alive
-  -o, --timeout SECONDS   connect and handshake timeout (default 5)
-      --heartbeat SECONDS encrypted heartbeat interval, 0 = off (default 30)
-      --cipher NAME       auto, chacha20-poly1305 or aes-256-gcm (default auto)
+  -o, --timeout SECONDS   connect and handshake timeout (default {default:--timeout})
+      --heartbeat SECONDS encrypted heartbeat interval, 0 = off (default {default:--heartbeat})
+      --cipher NAME       auto, chacha20-poly1305 or aes-256-gcm (default {default:--cipher})
       --insecure-key-permissions  accept a key file that group or others may access
   -q, --quiet             no message on failure, only the exit status
       --verbose           log the connection's progress
@@ -44,7 +46,7 @@ Exit status: 0 clean end, 1 could not connect, 2 usage, 3 key file,
 4 address, 6 handshake failed, 7 connection broken, 8 timeout,
 9 standard output closed early, 128+N interrupted by signal N before a
 clean end. See sealpipe(1).
-)";
+)");
 }
 
 ParsedClientArgs parse_client_args(int argc, char **argv) {
@@ -75,7 +77,7 @@ ParsedClientArgs parse_client_args(int argc, char **argv) {
         usage_error(PROG, plain_cli_error(e.what()));
     }
     if (help) {
-        std::fputs(client_usage(), stdout);
+        std::fputs(client_usage().c_str(), stdout);
         out.action = ClientAction::Help;
         return out;
     }
@@ -96,13 +98,13 @@ ParsedClientArgs parse_client_args(int argc, char **argv) {
         o.timeout_s = checked(PROG, "-o", timeout,
                               [](const std::string &s) { return util::parse_seconds(s, 86400); });
         if (o.timeout_s == 0)
-            o.timeout_s = 5;
+            o.timeout_s = defaults::TIMEOUT_S;
     }
     if (!heartbeat.empty())
         o.heartbeat_s = checked(PROG, "--heartbeat", heartbeat, [](const std::string &s) {
             return static_cast<unsigned>(util::parse_uint(s, 0, 65535));
         });
-    if (o.cipher != "auto" && o.cipher != "chacha20-poly1305" && o.cipher != "aes-256-gcm")
+    if (!is_cipher_option(o.cipher))
         usage_error(PROG,
                     "--cipher '" + o.cipher + "': use auto, chacha20-poly1305 or aes-256-gcm");
     return out;

@@ -2,6 +2,7 @@
 // The only file that uses CLI11 for sealpiped; no CLI11 type leaves it.
 #include "app/daemon_options.hpp"
 #include "app/cli_util.hpp"
+#include "app/defaults.hpp"
 #include "app/exit_codes.hpp"
 #include "util/parse.hpp"
 
@@ -13,8 +14,8 @@
 
 namespace sealpipe::app {
 
-const char *daemon_usage() {
-    return R"(usage: sealpiped {-e | -d} -s <source> -t <target> -k <key file>
+std::string daemon_usage() {
+    return expand_defaults(R"(usage: sealpiped {-e | -d} -s <source> -t <target> -k <key file>
            [-b <bind address>] [-DFj] [-f | -g] [-n <max connections>]
            [-o <timeout>] [-p <pidfile>] [-r <rtime> | -R] [--syslog]
            [-u {<user> | <user>:<group> | :<group>}] [options]
@@ -36,10 +37,10 @@ spiped flags (same meaning and defaults):
   -j, --no-keepalive      turn off TCP keep-alive (SO_KEEPALIVE)
   -f, --no-forward-secrecy  faster handshake without forward secrecy
   -g, --require-forward-secrecy  refuse peers that use -f
-  -n, --max-connections N maximum open connections, 0 = unlimited (default 100)
-  -o, --timeout SECONDS   connect and handshake timeout (default 5)
+  -n, --max-connections N maximum open connections, 0 = unlimited (default {default:--max-connections})
+  -o, --timeout SECONDS   connect and handshake timeout (default {default:--timeout})
   -p, --pidfile FILE      pidfile (default <source>.pid when daemonizing)
-  -r, --resolve-interval SECONDS  re-resolve the target this often (default 60)
+  -r, --resolve-interval SECONDS  re-resolve the target this often (default {default:--resolve-interval})
   -R, --no-resolve        never re-resolve the target
       --syslog            log to syslog (also with -F)
   -u, --user USER[:GROUP] | :GROUP
@@ -48,20 +49,20 @@ spiped flags (same meaning and defaults):
 
 sealpipe additions:
       --heartbeat SECONDS encrypted heartbeat interval; the peer is dead after 4
-                          silent intervals; 0 = off (default 30)
+                          silent intervals; 0 = off (default {default:--heartbeat})
       --idle-timeout SECONDS  close connections with no data for this long
-                          (default 0 = off)
+                          (default {default:--idle-timeout} = off)
       --half-close-timeout SECONDS  after one side has closed, abort if no data
-                          flows for this long (default 300, 0 = off)
+                          flows for this long (default {default:--half-close-timeout}, 0 = off)
       --drain-timeout SECONDS  after SIGTERM, abort connections still open after
-                          this long (default 0 = wait for all, as spiped)
+                          this long (default {default:--drain-timeout} = wait for all, as spiped)
       --max-handshakes N  connections allowed in the handshake at once; -d drops
-                          the oldest when full (default 1024)
-      --cipher NAME       auto, chacha20-poly1305 or aes-256-gcm (default auto)
+                          the oldest when full (default {default:--max-handshakes})
+      --cipher NAME       auto, chacha20-poly1305 or aes-256-gcm (default {default:--cipher})
       --insecure-key-permissions  accept key files (and key directories) that group
                           or others may access
       --socket-mode MODE  permissions of a Unix socket -s, e.g. 0660
-      --threads N         event-loop threads (default 1)
+      --threads N         event-loop threads (default {default:--threads})
       --status ADDR       serve health and Prometheus metrics (Unix socket or
                           loopback only)
       --status-unsafe     allow --status on a non-loopback address
@@ -74,7 +75,7 @@ sealpipe additions:
 
 Addresses: [IPv4]:port, [IPv6]:port, host:port or /absolute/unix/path.
 See sealpiped(1) for the exit statuses and details.
-)";
+)");
 }
 
 namespace {
@@ -146,7 +147,7 @@ ParsedDaemonArgs parse_daemon_args(int argc, char **argv) {
     }
 
     if (help) {
-        std::fputs(daemon_usage(), stdout);
+        std::fputs(daemon_usage().c_str(), stdout);
         out.action = DaemonAction::Help;
         return out;
     }
@@ -185,13 +186,13 @@ ParsedDaemonArgs parse_daemon_args(int argc, char **argv) {
         o.timeout_s = checked("-o", timeout,
                               [](const std::string &s) { return util::parse_seconds(s, 86400); });
         if (o.timeout_s == 0)
-            o.timeout_s = 5; // spiped: -o 0 means the default
+            o.timeout_s = defaults::TIMEOUT_S; // spiped: -o 0 means the default
     }
     if (!rtime.empty()) {
         o.resolve_s = checked("-r", rtime,
                               [](const std::string &s) { return util::parse_seconds(s, 86400); });
         if (o.resolve_s == 0)
-            o.resolve_s = 60; // spiped: -r 0 means the default
+            o.resolve_s = defaults::RESOLVE_S; // spiped: -r 0 means the default
     }
     if (!heartbeat.empty())
         o.heartbeat_s = checked("--heartbeat", heartbeat, [](const std::string &s) {
@@ -223,7 +224,7 @@ ParsedDaemonArgs parse_daemon_args(int argc, char **argv) {
         if (o.source.empty() || o.source[0] != '/')
             usage_error("--socket-mode applies only to a Unix socket -s (an absolute path)");
     }
-    if (o.cipher != "auto" && o.cipher != "chacha20-poly1305" && o.cipher != "aes-256-gcm")
+    if (!is_cipher_option(o.cipher))
         usage_error("--cipher '" + o.cipher + "': use auto, chacha20-poly1305 or aes-256-gcm");
     if (o.proxy_protocol && !o.decrypt)
         usage_error("--proxy-protocol applies to -d (the side that connects to the target)");

@@ -3,6 +3,8 @@
 // Every flag keeps spiped's meaning and default; each has a long form.
 #pragma once
 
+#include "app/defaults.hpp"
+
 #include <optional>
 #include <string>
 #include <vector>
@@ -11,39 +13,39 @@ namespace sealpipe::app {
 
 struct DaemonOptions {
     // spiped's flags
-    bool encrypt = false;          // -e
-    bool decrypt = false;          // -d
-    std::string source;            // -s
-    std::string target;            // -t
-    std::vector<std::string> keys; // -k (repeatable: -d accepts any)
-    std::string bind;              // -b
-    bool wait_dns = false;         // -D
-    bool foreground = false;       // -F
-    bool no_keepalive = false;     // -j
-    bool fast = false;             // -f
-    bool require_fs = false;       // -g
-    size_t max_connections = 100;  // -n (0 = unlimited)
-    double timeout_s = 5;          // -o
-    std::string pidfile;           // -p
-    double resolve_s = 60;         // -r
-    bool no_resolve = false;       // -R
-    bool syslog = false;           // --syslog
-    std::string user;              // -u
+    bool encrypt = false;                               // -e
+    bool decrypt = false;                               // -d
+    std::string source;                                 // -s
+    std::string target;                                 // -t
+    std::vector<std::string> keys;                      // -k (repeatable: -d accepts any)
+    std::string bind;                                   // -b
+    bool wait_dns = false;                              // -D
+    bool foreground = false;                            // -F
+    bool no_keepalive = false;                          // -j
+    bool fast = false;                                  // -f
+    bool require_fs = false;                            // -g
+    size_t max_connections = defaults::MAX_CONNECTIONS; // -n (0 = unlimited)
+    double timeout_s = defaults::TIMEOUT_S;             // -o
+    std::string pidfile;                                // -p
+    double resolve_s = defaults::RESOLVE_S;             // -r
+    bool no_resolve = false;                            // -R
+    bool syslog = false;                                // --syslog
+    std::string user;                                   // -u
     // additions
-    unsigned heartbeat_s = 30;           // --heartbeat
-    double idle_timeout_s = 0;           // --idle-timeout
-    double half_close_timeout_s = 300;   // --half-close-timeout
-    size_t max_handshakes = 1024;        // --max-handshakes
-    double drain_timeout_s = 0;          // --drain-timeout (0: wait for all)
-    bool check = false;                  // --check
-    std::optional<unsigned> socket_mode; // --socket-mode
-    int verbosity = 0;                   // -q: -1, --verbose: +1
-    bool insecure_key = false;           // --insecure-key-permissions
-    std::string cipher = "auto";         // --cipher
-    unsigned threads = 1;                // --threads
-    std::string status;                  // --status
-    bool status_any_address = false;     // --status-unsafe
-    bool proxy_protocol = false;         // --proxy-protocol
+    unsigned heartbeat_s = defaults::HEARTBEAT_S;                 // --heartbeat
+    double idle_timeout_s = defaults::IDLE_TIMEOUT_S;             // --idle-timeout
+    double half_close_timeout_s = defaults::HALF_CLOSE_TIMEOUT_S; // --half-close-timeout
+    size_t max_handshakes = defaults::MAX_HANDSHAKES;             // --max-handshakes
+    double drain_timeout_s = defaults::DRAIN_TIMEOUT_S; // --drain-timeout (0: wait for all)
+    bool check = false;                                 // --check
+    std::optional<unsigned> socket_mode;                // --socket-mode
+    int verbosity = 0;                                  // -q: -1, --verbose: +1
+    bool insecure_key = false;                          // --insecure-key-permissions
+    std::string cipher = defaults::CIPHER;              // --cipher
+    unsigned threads = defaults::THREADS;               // --threads
+    std::string status;                                 // --status
+    bool status_any_address = false;                    // --status-unsafe
+    bool proxy_protocol = false;                        // --proxy-protocol
 };
 
 // What main() should do after parsing.
@@ -60,6 +62,6 @@ struct ParsedDaemonArgs {
 ParsedDaemonArgs parse_daemon_args(int argc, char **argv);
 
 // The --help text.
-const char *daemon_usage();
+std::string daemon_usage();
 
 } // namespace sealpipe::app

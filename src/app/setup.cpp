@@ -73,7 +73,7 @@ std::shared_ptr<tunnel::KeySet> load_keys(const std::vector<std::string> &paths,
 uint8_t cipher_mask(const std::string &name) {
     if (name == "auto")
         return crypto::default_cipher_mask();
-    if (name == "chacha20-poly1305")
+    if (name == proto::cipher_name(proto::CipherId::ChaCha20Poly1305))
         return proto::cipher_bit(proto::CipherId::ChaCha20Poly1305);
     if (!crypto::aes_gcm_available())
         throw std::invalid_argument("--cipher aes-256-gcm: this CPU cannot run AES-256-GCM in "
@@ -162,12 +162,12 @@ void print_plan(const DaemonOptions &o, const Plan &p, const tunnel::KeySet &key
     const char *fs = c.handshake.fs_policy == proto::FsPolicy::Refuse    ? "off (-f)"
                      : c.handshake.fs_policy == proto::FsPolicy::Require ? "required (-g)"
                                                                          : "on";
-    std::printf(
-        "  handshake:   forward secrecy %s; ciphers%s%s\n", fs,
-        (c.handshake.ciphers & proto::cipher_bit(proto::CipherId::Aes256Gcm)) ? " aes-256-gcm" : "",
-        (c.handshake.ciphers & proto::cipher_bit(proto::CipherId::ChaCha20Poly1305))
-            ? " chacha20-poly1305"
-            : "");
+    // In preference order: AES-256-GCM first where both ends have it.
+    std::string ciphers;
+    for (proto::CipherId id : {proto::CipherId::Aes256Gcm, proto::CipherId::ChaCha20Poly1305})
+        if (c.handshake.ciphers & proto::cipher_bit(id))
+            ciphers += std::string(" ") + proto::cipher_name(id);
+    std::printf("  handshake:   forward secrecy %s; ciphers%s\n", fs, ciphers.c_str());
     if (o.drain_timeout_s > 0)
         std::printf("  shutdown:    abort connections still open %g s after SIGTERM\n",
                     o.drain_timeout_s);

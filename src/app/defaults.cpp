@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include "app/defaults.hpp"
+
+#include <stdexcept>
+#include <string_view>
+
+namespace sealpipe::app {
+
+namespace {
+
+struct Row {
+    std::string_view option;
+    std::string_view value;
+};
+
+#define SEALPIPE_ROW(name, option, value) {option, #value},
+constexpr Row ROWS[] = {SEALPIPE_NUMERIC_DEFAULTS(SEALPIPE_ROW){"--cipher", "auto"}};
+#undef SEALPIPE_ROW
+
+} // namespace
+
+std::string expand_defaults(const char *text) {
+    static constexpr std::string_view OPEN = "{default:";
+    std::string out;
+    std::string_view in(text);
+    while (true) {
+        const size_t at = in.find(OPEN);
+        out.append(in.substr(0, at));
+        if (at == std::string_view::npos)
+            return out;
+        const size_t end = in.find('}', at);
+        const std::string_view option = in.substr(at + OPEN.size(), end - at - OPEN.size());
+        std::string_view value;
+        for (const Row &r : ROWS)
+            if (r.option == option)
+                value = r.value;
+        if (value.empty())
+            throw std::logic_error("no default for " + std::string(option));
+        out.append(value);
+        in.remove_prefix(end + 1);
+    }
+}
+
+} // namespace sealpipe::app
