@@ -39,11 +39,4 @@ SecureBuffer &SecureBuffer::operator=(SecureBuffer &&other) noexcept {
     return *this;
 }
 
-void SecureBuffer::truncate(size_t n) noexcept {
-    if (n >= size_)
-        return;
-    sodium_memzero(data_ + n, size_ - n);
-    size_ = n;
-}
-
 } // namespace sealpipe::crypto

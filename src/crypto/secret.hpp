@@ -39,9 +39,6 @@ public:
     std::span<const uint8_t> span() const noexcept { return {data_, size_}; }
     bool empty() const noexcept { return size_ == 0; }
 
-    // Shrink the logical size to ${n} <= size(); the tail is wiped.
-    void truncate(size_t n) noexcept;
-
 private:
     uint8_t *data_ = nullptr;
     size_t size_ = 0;

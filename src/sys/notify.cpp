@@ -10,11 +10,6 @@
 
 namespace sealpipe::sys {
 
-bool sd_notify_enabled() noexcept {
-    const char *path = std::getenv("NOTIFY_SOCKET");
-    return path != nullptr && path[0] != '\0';
-}
-
 bool sd_notify(const std::string &state) noexcept {
     const char *path = std::getenv("NOTIFY_SOCKET");
     if (path == nullptr || path[0] == '\0')

@@ -11,7 +11,4 @@ namespace sealpipe::sys {
 // Returns false if there is no $NOTIFY_SOCKET or the send failed.
 bool sd_notify(const std::string &state) noexcept;
 
-// Whether a service manager asked for notifications.
-bool sd_notify_enabled() noexcept;
-
 } // namespace sealpipe::sys

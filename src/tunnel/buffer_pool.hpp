@@ -38,7 +38,6 @@ public:
     void put(uint8_t *buf) noexcept;
 
     size_t in_use() const noexcept { return in_use_; }
-    size_t free_count() const noexcept { return free_.size(); }
 
 private:
     std::vector<uint8_t *> free_;

@@ -77,7 +77,6 @@ public:
     // Run deferred work (called by the owner's ready queue).
     void resume();
 
-    State state() const noexcept { return state_; }
     uint64_t id() const noexcept { return id_; }
     // Its membership of the owner's handshake pool.
     HandshakeLease &handshake_lease() noexcept { return hs_lease_; }

@@ -45,8 +45,6 @@ public:
     // handshake flood, or restarting, does (DESIGN.md §3.8).
     bool closed_before_answer() const noexcept { return in_len_ == 0 && peer_closed_; }
 
-    bool done() const noexcept { return done_; }
-    bool output_pending() const noexcept { return out_off_ < out_len_; }
     Session take_session(uint64_t now_s) { return driver_->take_session(now_s); }
 
 private:

@@ -25,7 +25,6 @@ class Slots {
 public:
     explicit Slots(size_t limit = SIZE_MAX) noexcept : limit_(limit) {}
     void set_limit(size_t limit) noexcept { limit_ = limit; }
-    size_t limit() const noexcept { return limit_; }
     size_t in_use() const noexcept { return used_.load(std::memory_order_relaxed); }
     bool full() const noexcept { return in_use() >= limit_; }
 
@@ -124,7 +123,6 @@ public:
     }
 
     size_t size() const noexcept { return members_.size(); }
-    size_t capacity() const noexcept { return capacity_; }
 
     // Add ${owner} through its ${lease}. With ${evict}, first evict the
     // oldest members while the pool is full (-d; on -e the pool only

@@ -122,7 +122,6 @@ public:
 class WireProtocol {
 public:
     virtual ~WireProtocol() = default;
-    virtual const char *name() const noexcept = 0;
     // A driver for -e, with the first key of ${keys}.
     virtual std::unique_ptr<HandshakeDriver>
     initiator(std::shared_ptr<const KeySet> keys, const crypto::HandshakeOptions &opts) const = 0;

@@ -134,7 +134,6 @@ private:
 
 class SealpipeProtocol final : public WireProtocol {
 public:
-    const char *name() const noexcept override { return "sealpipe"; }
     std::unique_ptr<HandshakeDriver>
     initiator(std::shared_ptr<const KeySet> keys,
               const crypto::HandshakeOptions &opts) const override {

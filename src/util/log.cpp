@@ -49,10 +49,6 @@ void log_init(const char *progname, LogLevel level, bool use_syslog) {
     g_syslog = use_syslog;
 }
 
-void log_set_level(LogLevel level) {
-    g_level = static_cast<int>(level);
-}
-
 LogLevel log_level() {
     return static_cast<LogLevel>(g_level.load());
 }

@@ -20,7 +20,6 @@ enum class LogLevel { Error = 0, Warning = 1, Info = 2, Debug = 3 };
 // facility LOG_DAEMON; otherwise to stderr, prefixed with an ISO-8601 UTC
 // timestamp unless stderr is the systemd journal (which adds its own).
 void log_init(const char *progname, LogLevel level, bool syslog);
-void log_set_level(LogLevel level);
 LogLevel log_level();
 bool log_enabled(LogLevel level);
 
