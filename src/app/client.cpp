@@ -15,6 +15,7 @@
 #include <csignal>
 #include <cstdio>
 #include <fcntl.h>
+#include <functional>
 #include <optional>
 #include <sys/socket.h>
 #include <thread>
@@ -55,6 +56,27 @@ void pump_stdin(int sock) {
             return; // the tunnel is gone; the main thread reports why
     }
     ::shutdown(sock, SHUT_WR);
+}
+
+// tunnel -> stdout. If stdout goes away (EPIPE: "| head"), abort the
+// connection so the far end learns of it as a reset.
+void pump_stdout(int sock, tunnel::Server &server, std::atomic<bool> &stdout_closed,
+                 const std::atomic<uint64_t> &conn_id) {
+    std::vector<uint8_t> buf(65536);
+    while (true) {
+        ssize_t n = ::read(sock, buf.data(), buf.size());
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return;
+        int err = 0;
+        if (!write_all(STDOUT_FILENO, buf.data(), static_cast<size_t>(n), err)) {
+            stdout_closed = true;
+            server.abort_connection(conn_id.load(), tunnel::EndReason::PlaintextReset,
+                                    /*linger=*/true);
+            return;
+        }
+    }
 }
 
 // SIGHUP (ssh sends it to its ProxyCommand when the session ends),
@@ -133,18 +155,9 @@ int report(const ClientOptions &o, const std::optional<tunnel::EndReport> &out, 
 
 } // namespace
 
-int run_client(const ClientOptions &o) {
-    util::log_init("sealpipe", o.verbosity > 0 ? util::LogLevel::Debug : util::LogLevel::Error,
-                   false);
-    std::signal(SIGPIPE, SIG_IGN); // EPIPE on stdout is handled, not fatal
-    try {
-        crypto::init();
-    } catch (const std::exception &e) {
-        std::fprintf(stderr, "sealpipe: %s\n", e.what());
-        return EXIT_RUNTIME;
-    }
-
-    tunnel::Context ctx;
+// Fill ${ctx} from the options: keys, policy, the target. Returns 0, or
+// the exit status of the one-line error it printed.
+int configure(const ClientOptions &o, tunnel::Context &ctx) {
     try {
         ctx.keys.set(load_keys({sys::absolute_path(o.key)}, o.insecure_key));
     } catch (const crypto::KeyFileError &e) {
@@ -176,6 +189,23 @@ int run_client(const ClientOptions &o) {
         return EXIT_ADDRESS;
     }
 
+    return 0;
+}
+
+int run_client(const ClientOptions &o) {
+    util::log_init("sealpipe", o.verbosity > 0 ? util::LogLevel::Debug : util::LogLevel::Error,
+                   false);
+    std::signal(SIGPIPE, SIG_IGN); // EPIPE on stdout is handled, not fatal
+    try {
+        crypto::init();
+    } catch (const std::exception &e) {
+        std::fprintf(stderr, "sealpipe: %s\n", e.what());
+        return EXIT_RUNTIME;
+    }
+
+    tunnel::Context ctx;
+    if (const int status = configure(o, ctx); status != 0)
+        return status;
     int sp[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0) {
         std::fprintf(stderr, "sealpipe: socketpair: %s\n", util::errno_string(errno).c_str());
@@ -188,32 +218,14 @@ int run_client(const ClientOptions &o) {
     server.on_connection_end([&outcome](const tunnel::EndReport &r) { outcome = r; });
     server.stop_when_idle();
 
-    // tunnel -> stdout. If stdout goes away (EPIPE: "| head"), abort the
-    // connection so the far end learns of it as a reset.
     std::atomic<bool> stdout_closed{false};
     std::atomic<uint64_t> conn_id{0};
-    std::thread out([&] {
-        std::vector<uint8_t> buf(65536);
-        while (true) {
-            ssize_t n = ::read(sp[1], buf.data(), buf.size());
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0)
-                return;
-            int err = 0;
-            if (!write_all(STDOUT_FILENO, buf.data(), static_cast<size_t>(n), err)) {
-                stdout_closed = true;
-                server.abort_connection(conn_id.load(), tunnel::EndReason::PlaintextReset,
-                                        /*linger=*/true);
-                return;
-            }
-        }
-    });
+    std::thread out(pump_stdout, sp[1], std::ref(server), std::ref(stdout_closed),
+                    std::ref(conn_id));
     std::thread(pump_stdin, sp[1]).detach();
 
     SignalState sig;
     tunnel::LoopEvent grace = tunnel::LoopEvent::timer(server.loop(), [&] {
-        sig.aborted = true;
         server.abort_connection(conn_id.load(), tunnel::EndReason::Shutdown, /*linger=*/false);
     });
     std::vector<tunnel::LoopEvent> sigs;
@@ -225,7 +237,6 @@ int run_client(const ClientOptions &o) {
                 grace.arm_ms(GRACE_MS);
                 return;
             }
-            sig.aborted = true;
             server.abort_connection(conn_id.load(), tunnel::EndReason::Shutdown, /*linger=*/false);
         }));
     }

@@ -105,6 +105,193 @@ int run_keygen(const std::string &path) {
     return EXIT_OK;
 }
 
+namespace {
+
+// What start-up reads and resolves before anything is bound.
+struct Startup {
+    std::vector<std::string> key_paths; // absolute, for reloads after chdir
+    std::shared_ptr<tunnel::KeySet> keys;
+    Plan plan;
+    std::optional<net::SockAddr> status_addr;
+};
+
+// Keys, cipher, addresses: each failure is one line and its exit status.
+// Keys first: the most common mistake should be reported first.
+Startup configure(const DaemonOptions &o, tunnel::Context &ctx) {
+    Startup st;
+    for (const auto &k : o.keys)
+        st.key_paths.push_back(sys::absolute_path(k));
+    try {
+        st.keys = load_keys(st.key_paths, o.insecure_key);
+    } catch (const crypto::KeyFileError &e) {
+        die(EXIT_KEY, e.what());
+    }
+    try {
+        cipher_mask(o.cipher); // a cipher this CPU cannot run is a usage error
+    } catch (const std::invalid_argument &e) {
+        die(EXIT_USAGE, e.what());
+    }
+    try {
+        st.plan = make_plan(o);
+        if (!o.status.empty()) {
+            st.status_addr = net::resolve(net::parse_address(o.status), true).front();
+            if (!is_local_address(*st.status_addr) && !o.status_any_address)
+                throw net::AddressError("--status " + o.status +
+                                        " is not a Unix socket or a loopback address; the status "
+                                        "page reveals connection details (pass --status-unsafe "
+                                        "to allow it)");
+        }
+    } catch (const std::exception &e) {
+        die(EXIT_ADDRESS, e.what());
+    }
+    ctx.cfg = st.plan.cfg;
+    ctx.keys.set(st.keys);
+    ctx.targets.set(std::make_shared<const tunnel::Targets>(st.plan.targets));
+    ctx.workers = o.threads;
+    return st;
+}
+
+// The sockets bound at start-up, before daemonizing, so the launcher
+// learns about a busy port.
+struct Sockets {
+    net::UniqueFd listen_fd;
+    std::string unix_path; // a Unix socket we created, removed at exit
+    unsigned long unix_ino = 0;
+    bool activated = false; // listener passed by systemd (LISTEN_FDS)
+    net::UniqueFd status_fd;
+};
+
+Sockets bind_sockets(const DaemonOptions &o, const Startup &st) {
+    Sockets s;
+    try {
+        const int activated_fd = activated_listener();
+        if (activated_fd >= 0) {
+            s.listen_fd.reset(activated_fd); // the service manager owns the address
+            s.activated = true;
+        } else {
+            net::ListenOptions lo;
+            lo.unix_mode = o.socket_mode;
+            s.listen_fd = net::listen_on(st.plan.source, lo);
+            if (st.plan.source.is_unix()) {
+                struct stat sb {};
+                s.unix_path = st.plan.source.to_string();
+                if (::stat(s.unix_path.c_str(), &sb) == 0)
+                    s.unix_ino = sb.st_ino;
+            }
+        }
+        if (st.status_addr) {
+            net::ListenOptions lo;
+            lo.unix_mode = 0660;
+            lo.backlog = 64;
+            s.status_fd = net::listen_on(*st.status_addr, lo);
+        }
+    } catch (const std::exception &e) {
+        die(EXIT_ADDRESS, e.what());
+    }
+    return s;
+}
+
+// Daemonize (unless -F, or -D did already), write the pidfile, drop
+// privileges. Returns the pidfile's path ("" for none).
+std::string detach(const DaemonOptions &o) {
+    std::string pidfile;
+    try {
+        if (!o.foreground && !o.wait_dns)
+            sys::daemonize();
+        if (!o.foreground)
+            pidfile = sys::absolute_path(o.pidfile.empty() ? o.source + ".pid" : o.pidfile);
+        else if (!o.pidfile.empty())
+            pidfile = sys::absolute_path(o.pidfile);
+        if (!pidfile.empty())
+            sys::write_pidfile(pidfile);
+        if (!o.user.empty())
+            sys::drop_privileges(sys::parse_user_spec(o.user));
+        if (!o.foreground && ::chdir("/") != 0)
+            throw sys::SystemError("cannot change directory to /: " + util::errno_string(errno));
+    } catch (const sys::SystemError &e) {
+        if (!pidfile.empty())
+            ::unlink(pidfile.c_str());
+        die(EXIT_SYSTEM, e.what());
+    }
+    return pidfile;
+}
+
+// SIGTERM and SIGINT (the first drains, the second aborts), SIGHUP (reload
+// the keys), SIGUSR1 (a summary in the log).
+std::vector<tunnel::LoopEvent> wire_signals(tunnel::Server &server, tunnel::Context &ctx,
+                                            const DaemonOptions &o, const Startup &st,
+                                            const StatusInfo &info) {
+    std::vector<tunnel::LoopEvent> signals;
+    for (int sig : {SIGTERM, SIGINT}) {
+        const char *name = sig == SIGINT ? "SIGINT" : "SIGTERM";
+        signals.push_back(tunnel::LoopEvent::signal(server.loop(), sig, [&server, &o, name] {
+            if (server.draining()) {
+                server.abort_all(name);
+                return;
+            }
+            sys::sd_notify("STOPPING=1\nSTATUS=draining");
+            server.drain(name, static_cast<uint64_t>(o.drain_timeout_s * 1000));
+        }));
+    }
+    signals.push_back(tunnel::LoopEvent::signal(server.loop(), SIGHUP, [&ctx, &st, &o] {
+        // Type=notify-reload: RELOADING=1 with the monotonic time, then READY=1.
+        sys::sd_notify("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(util::now_us()));
+        reload_keys(ctx, st.key_paths, o.insecure_key);
+        sys::sd_notify("READY=1");
+    }));
+    signals.push_back(tunnel::LoopEvent::signal(server.loop(), SIGUSR1, [&ctx, &info, &server] {
+        log_summary(ctx, info, server.draining());
+    }));
+    return signals;
+}
+
+// The systemd watchdog, if asked for: a ping now, then every half interval.
+tunnel::LoopEvent start_watchdog(tunnel::Server &server) {
+    const uint64_t us = watchdog_interval_us();
+    if (us == 0)
+        return {};
+    sys::sd_notify("WATCHDOG=1");
+    return tunnel::LoopEvent::periodic(server.loop(), us / 2, [] { sys::sd_notify("WATCHDOG=1"); });
+}
+
+// Run the tunnel until it is stopped. Returns the exit status.
+int serve(const DaemonOptions &o, tunnel::Context &ctx, const Startup &st, Sockets &sockets) {
+    tunnel::Server server(ctx);
+    server.listen(std::move(sockets.listen_fd), sockets.unix_path, sockets.unix_ino);
+    StatusInfo info;
+    info.mode = o.encrypt ? "encrypt" : "decrypt";
+    info.source = st.plan.source.to_string();
+    info.target = o.target;
+    info.started = std::time(nullptr);
+
+    std::unique_ptr<tunnel::StatusServer> status_server;
+    if (sockets.status_fd)
+        status_server = std::make_unique<tunnel::StatusServer>(
+            server.loop(), std::move(sockets.status_fd), *st.status_addr,
+            [&ctx, &info, &server](const std::string &path) {
+                return answer_status(ctx, info, server.draining(), path);
+            });
+    std::unique_ptr<tunnel::Resolver> resolver;
+    if (st.plan.target_addr.kind == net::Address::Kind::Host && !o.no_resolve)
+        resolver = std::make_unique<tunnel::Resolver>(
+            st.plan.target_addr, static_cast<uint64_t>(o.resolve_s * 1000), ctx.targets);
+    std::vector<tunnel::LoopEvent> signals = wire_signals(server, ctx, o, st, info);
+    tunnel::LoopEvent watchdog = start_watchdog(server);
+
+    const std::string threads_note =
+        o.threads > 1 ? ", " + std::to_string(o.threads) + " threads" : "";
+    log_info("sealpiped %s: %s, listening on %s%s, forwarding to %s%s", SEALPIPE_VERSION,
+             o.encrypt ? "encrypting (-e)" : "decrypting (-d)", info.source.c_str(),
+             sockets.activated ? " (socket from the service manager)" : "", o.target.c_str(),
+             threads_note.c_str());
+    sys::daemon_report(EXIT_OK);
+    sys::sd_notify("READY=1\nSTATUS=listening on " + info.source +
+                   "\nMAINPID=" + std::to_string(::getpid()));
+    return server.run() ? EXIT_RUNTIME : EXIT_OK;
+}
+
+} // namespace
+
 int run_daemon(const DaemonOptions &o) {
     util::log_init("sealpiped",
                    o.verbosity < 0   ? util::LogLevel::Warning
@@ -129,44 +316,8 @@ int run_daemon(const DaemonOptions &o) {
         sys::daemon_report(EXIT_OK);
     }
 
-    std::vector<std::string> key_paths;
-    for (const auto &k : o.keys)
-        key_paths.push_back(sys::absolute_path(k));
-
-    // Keys first: the most common mistake should be reported first.
-    std::shared_ptr<tunnel::KeySet> keys;
-    try {
-        keys = load_keys(key_paths, o.insecure_key);
-    } catch (const crypto::KeyFileError &e) {
-        die(EXIT_KEY, e.what());
-    }
-
     tunnel::Context ctx;
-    Plan plan;
-    std::optional<net::SockAddr> status_addr;
-    try {
-        cipher_mask(o.cipher); // a cipher this CPU cannot run is a usage error
-    } catch (const std::invalid_argument &e) {
-        die(EXIT_USAGE, e.what());
-    }
-    try {
-        plan = make_plan(o);
-        ctx.cfg = plan.cfg;
-        if (!o.status.empty()) {
-            status_addr = net::resolve(net::parse_address(o.status), true).front();
-            if (!is_local_address(*status_addr) && !o.status_any_address)
-                throw net::AddressError("--status " + o.status +
-                                        " is not a Unix socket or a loopback address; the status "
-                                        "page reveals connection details (pass --status-unsafe "
-                                        "to allow it)");
-        }
-    } catch (const std::exception &e) {
-        die(EXIT_ADDRESS, e.what());
-    }
-    ctx.keys.set(keys);
-    ctx.targets.set(std::make_shared<const tunnel::Targets>(plan.targets));
-    ctx.workers = o.threads;
-
+    const Startup st = configure(o, ctx);
     if (o.check) {
         if (!o.user.empty()) {
             try {
@@ -175,140 +326,15 @@ int run_daemon(const DaemonOptions &o) {
                 die(EXIT_SYSTEM, e.what());
             }
         }
-        print_plan(o, plan, *keys);
+        print_plan(o, st.plan, *st.keys);
         return EXIT_OK;
     }
-
-    // Bind before daemonizing, so the launcher learns about a busy port.
-    net::UniqueFd listen_fd;
-    std::string unix_path; // a Unix socket we created, removed at exit
-    unsigned long unix_ino = 0;
-    bool activated = false; // listener passed by systemd (LISTEN_FDS)
-    net::UniqueFd status_fd;
-    try {
-        const int activated_fd = activated_listener();
-        if (activated_fd >= 0) {
-            listen_fd.reset(activated_fd); // the service manager owns the address
-            activated = true;
-        } else {
-            net::ListenOptions lo;
-            lo.unix_mode = o.socket_mode;
-            listen_fd = net::listen_on(plan.source, lo);
-            if (plan.source.is_unix()) {
-                struct stat st {};
-                unix_path = plan.source.to_string();
-                if (::stat(unix_path.c_str(), &st) == 0)
-                    unix_ino = st.st_ino;
-            }
-        }
-        if (status_addr) {
-            net::ListenOptions lo;
-            lo.unix_mode = 0660;
-            lo.backlog = 64;
-            status_fd = net::listen_on(*status_addr, lo);
-        }
-    } catch (const std::exception &e) {
-        die(EXIT_ADDRESS, e.what());
-    }
-
-    std::string pidfile;
-    try {
-        if (!o.foreground && !o.wait_dns)
-            sys::daemonize();
-        if (!o.foreground)
-            pidfile = sys::absolute_path(o.pidfile.empty() ? o.source + ".pid" : o.pidfile);
-        else if (!o.pidfile.empty())
-            pidfile = sys::absolute_path(o.pidfile);
-        if (!pidfile.empty())
-            sys::write_pidfile(pidfile);
-        if (!o.user.empty())
-            sys::drop_privileges(sys::parse_user_spec(o.user));
-        if (!o.foreground && ::chdir("/") != 0)
-            throw sys::SystemError("cannot change directory to /: " + util::errno_string(errno));
-    } catch (const sys::SystemError &e) {
-        if (!pidfile.empty())
-            ::unlink(pidfile.c_str());
-        die(EXIT_SYSTEM, e.what());
-    }
-
+    Sockets sockets = bind_sockets(o, st);
+    const std::string pidfile = detach(o);
     if (o.syslog)
         util::log_init("sealpiped", util::log_level(), true);
 
-    int status = EXIT_OK;
-    {
-        tunnel::Server server(ctx);
-        server.listen(std::move(listen_fd), unix_path, unix_ino);
-        StatusInfo info;
-        info.mode = o.encrypt ? "encrypt" : "decrypt";
-        info.source = plan.source.to_string();
-        info.target = o.target;
-        info.started = std::time(nullptr);
-
-        std::unique_ptr<tunnel::StatusServer> status_server;
-        if (status_fd)
-            status_server = std::make_unique<tunnel::StatusServer>(
-                server.loop(), std::move(status_fd), *status_addr,
-                [&ctx, &info, &server](const std::string &path) {
-                    return answer_status(ctx, info, server.draining(), path);
-                });
-
-        std::unique_ptr<tunnel::Resolver> resolver;
-        if (plan.target_addr.kind == net::Address::Kind::Host && !o.no_resolve)
-            resolver = std::make_unique<tunnel::Resolver>(
-                plan.target_addr, static_cast<uint64_t>(o.resolve_s * 1000), ctx.targets);
-
-        // SIGTERM, SIGINT: the first drains, the second aborts.
-        std::vector<tunnel::LoopEvent> signals;
-        for (int sig : {SIGTERM, SIGINT}) {
-            const char *name = sig == SIGINT ? "SIGINT" : "SIGTERM";
-            signals.push_back(tunnel::LoopEvent::signal(server.loop(), sig, [&server, &o, name] {
-                if (server.draining()) {
-                    server.abort_all(name);
-                    return;
-                }
-                sys::sd_notify("STOPPING=1\nSTATUS=draining");
-                server.drain(name, static_cast<uint64_t>(o.drain_timeout_s * 1000));
-            }));
-        }
-        signals.push_back(tunnel::LoopEvent::signal(server.loop(), SIGHUP, [&ctx, &key_paths, &o] {
-            // Type=notify-reload: RELOADING=1 with the monotonic time, then READY=1.
-            sys::sd_notify("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(util::now_us()));
-            reload_keys(ctx, key_paths, o.insecure_key);
-            sys::sd_notify("READY=1");
-        }));
-        signals.push_back(tunnel::LoopEvent::signal(server.loop(), SIGUSR1, [&ctx, &info, &server] {
-            log_summary(ctx, info, server.draining());
-        }));
-
-        // The watchdog: the first ping now, then every half interval.
-        const uint64_t watchdog_us = watchdog_interval_us();
-        tunnel::LoopEvent watchdog;
-        if (watchdog_us > 0) {
-            watchdog = tunnel::LoopEvent::timer(server.loop(), [&watchdog, watchdog_us] {
-                sys::sd_notify("WATCHDOG=1");
-                watchdog.arm_us(watchdog_us / 2);
-            });
-            sys::sd_notify("WATCHDOG=1");
-            watchdog.arm_us(watchdog_us / 2);
-        }
-
-        const std::string threads_note =
-            o.threads > 1 ? ", " + std::to_string(o.threads) + " threads" : "";
-        log_info("sealpiped %s: %s, listening on %s%s, forwarding to %s%s", SEALPIPE_VERSION,
-                 o.encrypt ? "encrypting (-e)" : "decrypting (-d)", plan.source.to_string().c_str(),
-                 activated ? " (socket from the service manager)" : "", o.target.c_str(),
-                 threads_note.c_str());
-        sys::daemon_report(EXIT_OK);
-        sys::sd_notify("READY=1\nSTATUS=listening on " + plan.source.to_string() +
-                       "\nMAINPID=" + std::to_string(::getpid()));
-
-        if (server.run())
-            status = EXIT_RUNTIME;
-        signals.clear();
-        watchdog = tunnel::LoopEvent();
-        status_server.reset();
-        resolver.reset();
-    }
+    const int status = serve(o, ctx, st, sockets);
     if (!pidfile.empty())
         ::unlink(pidfile.c_str());
     log_info("exiting%s", status == EXIT_OK ? "" : " after aborting connections");

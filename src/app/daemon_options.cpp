@@ -92,19 +92,23 @@ template <typename F> auto checked(const char *flag, const std::string &value, F
 
 } // namespace
 
-ParsedDaemonArgs parse_daemon_args(int argc, char **argv) {
-    ParsedDaemonArgs out;
-    DaemonOptions &o = out.opts;
-    CLI::App app{"sealpiped", "sealpiped"};
-    app.set_help_flag(); // our own --help, below
-    app.allow_extras(false);
+namespace {
 
+// The option values that need converting or checking, as typed.
+struct RawArgs {
     bool help = false, version = false, quiet = false, verbose = false;
-    std::string n, timeout, rtime, heartbeat, idle, half_close, max_hs, socket_mode, threads, drain;
+    std::string n, timeout, rtime, heartbeat, idle, half_close, max_hs, socket_mode, threads, drain,
+        keygen;
+};
+
+// The option table.
+void declare(CLI::App &app, DaemonOptions &o, RawArgs &r) {
+    app.set_help_flag(); // our own --help
+    app.allow_extras(false);
     auto single = CLI::MultiOptionPolicy::Throw;
 
-    app.add_flag("-h,--help", help);
-    app.add_flag("-v,--version", version);
+    app.add_flag("-h,--help", r.help);
+    app.add_flag("-v,--version", r.version);
     app.add_flag("-e,--encrypt", o.encrypt);
     app.add_flag("-d,--decrypt", o.decrypt);
     app.add_option("-s,--source", o.source)->multi_option_policy(single);
@@ -116,51 +120,33 @@ ParsedDaemonArgs parse_daemon_args(int argc, char **argv) {
     app.add_flag("-j,--no-keepalive", o.no_keepalive);
     app.add_flag("-f,--no-forward-secrecy", o.fast);
     app.add_flag("-g,--require-forward-secrecy", o.require_fs);
-    app.add_option("-n,--max-connections", n)->multi_option_policy(single);
-    app.add_option("-o,--timeout", timeout)->multi_option_policy(single);
+    app.add_option("-n,--max-connections", r.n)->multi_option_policy(single);
+    app.add_option("-o,--timeout", r.timeout)->multi_option_policy(single);
     app.add_option("-p,--pidfile", o.pidfile)->multi_option_policy(single);
-    app.add_option("-r,--resolve-interval", rtime)->multi_option_policy(single);
+    app.add_option("-r,--resolve-interval", r.rtime)->multi_option_policy(single);
     app.add_flag("-R,--no-resolve", o.no_resolve);
     app.add_flag("--syslog", o.syslog);
     app.add_option("-u,--user", o.user)->multi_option_policy(single);
-    app.add_option("--heartbeat", heartbeat)->multi_option_policy(single);
-    app.add_option("--idle-timeout", idle)->multi_option_policy(single);
-    app.add_option("--half-close-timeout", half_close)->multi_option_policy(single);
-    app.add_option("--max-handshakes", max_hs)->multi_option_policy(single);
-    app.add_option("--drain-timeout", drain)->multi_option_policy(single);
+    app.add_option("--heartbeat", r.heartbeat)->multi_option_policy(single);
+    app.add_option("--idle-timeout", r.idle)->multi_option_policy(single);
+    app.add_option("--half-close-timeout", r.half_close)->multi_option_policy(single);
+    app.add_option("--max-handshakes", r.max_hs)->multi_option_policy(single);
+    app.add_option("--drain-timeout", r.drain)->multi_option_policy(single);
     app.add_option("--cipher", o.cipher)->multi_option_policy(single);
     app.add_flag("--insecure-key-permissions", o.insecure_key);
-    app.add_option("--socket-mode", socket_mode)->multi_option_policy(single);
-    app.add_option("--threads", threads)->multi_option_policy(single);
+    app.add_option("--socket-mode", r.socket_mode)->multi_option_policy(single);
+    app.add_option("--threads", r.threads)->multi_option_policy(single);
     app.add_option("--status", o.status)->multi_option_policy(single);
     app.add_flag("--status-unsafe", o.status_any_address);
     app.add_flag("--proxy-protocol", o.proxy_protocol);
     app.add_flag("--check", o.check);
-    app.add_option("--keygen", out.keygen_path)->multi_option_policy(single);
-    app.add_flag("-q,--quiet", quiet);
-    app.add_flag("--verbose", verbose);
+    app.add_option("--keygen", r.keygen)->multi_option_policy(single);
+    app.add_flag("-q,--quiet", r.quiet);
+    app.add_flag("--verbose", r.verbose);
+}
 
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::ParseError &e) {
-        usage_error(plain_cli_error(e.what()));
-    }
-
-    if (help) {
-        std::fputs(daemon_usage().c_str(), stdout);
-        out.action = DaemonAction::Help;
-        return out;
-    }
-    if (version) {
-        out.action = DaemonAction::Version;
-        return out;
-    }
-    if (!out.keygen_path.empty()) {
-        out.action = DaemonAction::Keygen;
-        return out;
-    }
-
-    // spiped's rules, with the problem named.
+// spiped's rules, with the problem named.
+void check_combinations(DaemonOptions &o, const RawArgs &r) {
     if (o.encrypt == o.decrypt)
         usage_error(o.encrypt ? "-e and -d exclude each other"
                               : "one of -e (encrypt) or -d (decrypt) is required");
@@ -172,54 +158,57 @@ ParsedDaemonArgs parse_daemon_args(int argc, char **argv) {
         usage_error("-k <key file> is required");
     if (o.fast && o.require_fs)
         usage_error("-f and -g exclude each other");
-    if (!rtime.empty() && o.no_resolve)
+    if (!r.rtime.empty() && o.no_resolve)
         usage_error("-r and -R exclude each other");
-    if (quiet && verbose)
+    if (r.quiet && r.verbose)
         usage_error("-q and --verbose exclude each other");
-    o.verbosity = quiet ? -1 : verbose ? 1 : 0;
+    o.verbosity = r.quiet ? -1 : r.verbose ? 1 : 0;
+}
 
-    if (!n.empty())
-        o.max_connections = checked("-n", n, [](const std::string &s) {
+// Numbers and modes, each checked against its range.
+void convert(DaemonOptions &o, const RawArgs &r) {
+    if (!r.n.empty())
+        o.max_connections = checked("-n", r.n, [](const std::string &s) {
             return static_cast<size_t>(util::parse_uint(s, 0, 1000000));
         });
-    if (!timeout.empty()) {
-        o.timeout_s = checked("-o", timeout,
+    if (!r.timeout.empty()) {
+        o.timeout_s = checked("-o", r.timeout,
                               [](const std::string &s) { return util::parse_seconds(s, 86400); });
         if (o.timeout_s == 0)
             o.timeout_s = defaults::TIMEOUT_S; // spiped: -o 0 means the default
     }
-    if (!rtime.empty()) {
-        o.resolve_s = checked("-r", rtime,
+    if (!r.rtime.empty()) {
+        o.resolve_s = checked("-r", r.rtime,
                               [](const std::string &s) { return util::parse_seconds(s, 86400); });
         if (o.resolve_s == 0)
             o.resolve_s = defaults::RESOLVE_S; // spiped: -r 0 means the default
     }
-    if (!heartbeat.empty())
-        o.heartbeat_s = checked("--heartbeat", heartbeat, [](const std::string &s) {
+    if (!r.heartbeat.empty())
+        o.heartbeat_s = checked("--heartbeat", r.heartbeat, [](const std::string &s) {
             return static_cast<unsigned>(util::parse_uint(s, 0, 65535));
         });
-    if (!idle.empty())
-        o.idle_timeout_s = checked("--idle-timeout", idle, [](const std::string &s) {
+    if (!r.idle.empty())
+        o.idle_timeout_s = checked("--idle-timeout", r.idle, [](const std::string &s) {
             return util::parse_seconds(s, 30 * 86400);
         });
-    if (!half_close.empty())
+    if (!r.half_close.empty())
         o.half_close_timeout_s =
-            checked("--half-close-timeout", half_close,
+            checked("--half-close-timeout", r.half_close,
                     [](const std::string &s) { return util::parse_seconds(s, 30 * 86400); });
-    if (!drain.empty())
-        o.drain_timeout_s = checked("--drain-timeout", drain, [](const std::string &s) {
+    if (!r.drain.empty())
+        o.drain_timeout_s = checked("--drain-timeout", r.drain, [](const std::string &s) {
             return util::parse_seconds(s, 86400);
         });
-    if (!max_hs.empty())
-        o.max_handshakes = checked("--max-handshakes", max_hs, [](const std::string &s) {
+    if (!r.max_hs.empty())
+        o.max_handshakes = checked("--max-handshakes", r.max_hs, [](const std::string &s) {
             return static_cast<size_t>(util::parse_uint(s, 1, 100000));
         });
-    if (!threads.empty())
-        o.threads = checked("--threads", threads, [](const std::string &s) {
+    if (!r.threads.empty())
+        o.threads = checked("--threads", r.threads, [](const std::string &s) {
             return static_cast<unsigned>(util::parse_uint(s, 1, 64));
         });
-    if (!socket_mode.empty()) {
-        o.socket_mode = checked("--socket-mode", socket_mode,
+    if (!r.socket_mode.empty()) {
+        o.socket_mode = checked("--socket-mode", r.socket_mode,
                                 [](const std::string &s) { return util::parse_mode(s); });
         if (o.source.empty() || o.source[0] != '/')
             usage_error("--socket-mode applies only to a Unix socket -s (an absolute path)");
@@ -230,6 +219,32 @@ ParsedDaemonArgs parse_daemon_args(int argc, char **argv) {
         usage_error("--proxy-protocol applies to -d (the side that connects to the target)");
     if (o.status_any_address && o.status.empty())
         usage_error("--status-unsafe needs --status");
+}
+
+} // namespace
+
+ParsedDaemonArgs parse_daemon_args(int argc, char **argv) {
+    ParsedDaemonArgs out;
+    RawArgs r;
+    CLI::App app{"sealpiped", "sealpiped"};
+    declare(app, out.opts, r);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError &e) {
+        usage_error(plain_cli_error(e.what()));
+    }
+    if (r.help) {
+        std::fputs(daemon_usage().c_str(), stdout);
+        out.action = DaemonAction::Help;
+    } else if (r.version) {
+        out.action = DaemonAction::Version;
+    } else if (!r.keygen.empty()) {
+        out.keygen_path = r.keygen;
+        out.action = DaemonAction::Keygen;
+    } else {
+        check_combinations(out.opts, r);
+        convert(out.opts, r);
+    }
     return out;
 }
 

@@ -66,9 +66,11 @@ std::string render_health(tunnel::Context &ctx, const StatusInfo &info, bool sto
     return out;
 }
 
-std::string render_metrics(tunnel::Context &ctx, const StatusInfo &info, bool stopping) {
-    auto &st = ctx.stats;
-    std::string m;
+namespace {
+
+// Process and connection counters.
+void connection_metrics(std::string &m, const tunnel::Stats &st, const StatusInfo &info,
+                        bool stopping) {
     m += "# HELP sealpipe_build_info Version and mode of this sealpiped.\n"
          "# TYPE sealpipe_build_info gauge\n";
     appendf(m, "sealpipe_build_info{version=\"%s\",mode=\"%s\"} 1\n", SEALPIPE_VERSION,
@@ -100,6 +102,11 @@ std::string render_metrics(tunnel::Context &ctx, const StatusInfo &info, bool st
     appendf(m, "sealpipe_plaintext_bytes_total{direction=\"in\"} %" PRIu64 "\n", load(st.bytes_in));
     appendf(m, "sealpipe_plaintext_bytes_total{direction=\"out\"} %" PRIu64 "\n",
             load(st.bytes_out));
+}
+
+// Handshakes, sessions and the replay cache.
+void handshake_metrics(std::string &m, tunnel::Context &ctx) {
+    auto &st = ctx.stats;
     m += "# HELP sealpipe_handshake_duration_seconds Time from accept to an established tunnel.\n"
          "# TYPE sealpipe_handshake_duration_seconds histogram\n";
     uint64_t cumulative = 0;
@@ -127,7 +134,11 @@ std::string render_metrics(tunnel::Context &ctx, const StatusInfo &info, bool st
          "replays (-d; bounded, DESIGN.md 3.5).\n"
          "# TYPE sealpipe_replay_cache_entries gauge\n";
     appendf(m, "sealpipe_replay_cache_entries %zu\n", ctx.replay.size());
-    auto keys = ctx.keys.get();
+}
+
+// The keys in use, by fingerprint (never the key).
+void key_metrics(std::string &m, tunnel::Context &ctx) {
+    const auto keys = ctx.keys.get();
     m += "# HELP sealpipe_keys Keys loaded (the -e side uses the first).\n"
          "# TYPE sealpipe_keys gauge\n";
     appendf(m, "sealpipe_keys %zu\n", keys ? keys->keys.size() : 0);
@@ -143,6 +154,15 @@ std::string render_metrics(tunnel::Context &ctx, const StatusInfo &info, bool st
                     k.mtime() == 0 ? 0LL : static_cast<long long>(now - k.mtime()));
         }
     }
+}
+
+} // namespace
+
+std::string render_metrics(tunnel::Context &ctx, const StatusInfo &info, bool stopping) {
+    std::string m;
+    connection_metrics(m, ctx.stats, info, stopping);
+    handshake_metrics(m, ctx);
+    key_metrics(m, ctx);
     return m;
 }
 

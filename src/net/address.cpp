@@ -50,6 +50,42 @@ std::string SockAddr::to_string() const {
     return format_sockaddr(get(), len);
 }
 
+namespace {
+
+// "[IPv4]:port" or "[IPv6]:port" (the port optional with ${port_optional}).
+Address parse_bracketed(const std::string &text, bool port_optional, Address a) {
+    const size_t close = text.find(']');
+    if (close == std::string::npos)
+        throw AddressError("address '" + text + "' has no closing ']': " + FORMS);
+    a.host = text.substr(1, close - 1);
+    const std::string rest = text.substr(close + 1);
+    if (rest.empty()) {
+        if (!port_optional)
+            throw AddressError("address '" + text + "' has no port: " + FORMS);
+        a.port = "0";
+    } else if (rest[0] != ':' || !valid_decimal_port(rest.substr(1), port_optional)) {
+        throw AddressError("invalid port in '" + text + "': ports are " +
+                           (port_optional ? "0" : "1") + " to 65535");
+    } else {
+        a.port = rest.substr(1);
+    }
+    unsigned char buf[sizeof(in6_addr)];
+    if (a.host.find(':') != std::string::npos) {
+        if (a.host.find('%') != std::string::npos)
+            throw AddressError("IPv6 scope ids are not supported in '" + text + "'");
+        if (::inet_pton(AF_INET6, a.host.c_str(), buf) != 1)
+            throw AddressError("invalid IPv6 address '" + a.host + "' in '" + text + "'");
+        a.kind = Address::Kind::Inet6;
+    } else {
+        if (::inet_pton(AF_INET, a.host.c_str(), buf) != 1)
+            throw AddressError("invalid IPv4 address '" + a.host + "' in '" + text + "'");
+        a.kind = Address::Kind::Inet4;
+    }
+    return a;
+}
+
+} // namespace
+
 Address parse_address(std::string_view text_in, bool port_optional) {
     const std::string text(text_in);
     Address a;
@@ -72,36 +108,8 @@ Address parse_address(std::string_view text_in, bool port_optional) {
         return a;
     }
 
-    if (text[0] == '[') {
-        const size_t close = text.find(']');
-        if (close == std::string::npos)
-            throw AddressError("address '" + text + "' has no closing ']': " + FORMS);
-        a.host = text.substr(1, close - 1);
-        const std::string rest = text.substr(close + 1);
-        if (rest.empty()) {
-            if (!port_optional)
-                throw AddressError("address '" + text + "' has no port: " + FORMS);
-            a.port = "0";
-        } else if (rest[0] != ':' || !valid_decimal_port(rest.substr(1), port_optional)) {
-            throw AddressError("invalid port in '" + text + "': ports are " +
-                               (port_optional ? "0" : "1") + " to 65535");
-        } else {
-            a.port = rest.substr(1);
-        }
-        unsigned char buf[sizeof(in6_addr)];
-        if (a.host.find(':') != std::string::npos) {
-            if (a.host.find('%') != std::string::npos)
-                throw AddressError("IPv6 scope ids are not supported in '" + text + "'");
-            if (::inet_pton(AF_INET6, a.host.c_str(), buf) != 1)
-                throw AddressError("invalid IPv6 address '" + a.host + "' in '" + text + "'");
-            a.kind = Address::Kind::Inet6;
-        } else {
-            if (::inet_pton(AF_INET, a.host.c_str(), buf) != 1)
-                throw AddressError("invalid IPv4 address '" + a.host + "' in '" + text + "'");
-            a.kind = Address::Kind::Inet4;
-        }
-        return a;
-    }
+    if (text[0] == '[')
+        return parse_bracketed(text, port_optional, std::move(a));
 
     const size_t colon = text.rfind(':');
     if (colon == std::string::npos) {

@@ -10,6 +10,7 @@
 
 #include "net/socket.hpp"
 #include "tunnel/event.hpp"
+#include "tunnel/step.hpp"
 
 #include <cerrno>
 
@@ -61,10 +62,5 @@ struct Endpoint {
 inline bool would_block(int err) noexcept {
     return err == EAGAIN || err == EWOULDBLOCK;
 }
-
-// The outcome of one step of a stage: it moved something (call again), it
-// is waiting for its socket or its peer, or it reached the end (the stage
-// says why).
-enum class Step : uint8_t { Progress, Blocked, Ended };
 
 } // namespace sealpipe::tunnel

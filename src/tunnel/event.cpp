@@ -42,6 +42,17 @@ LoopEvent LoopEvent::timer(event_base *base, std::function<void()> fn) {
     return e;
 }
 
+LoopEvent LoopEvent::periodic(event_base *base, uint64_t interval_us, std::function<void()> fn) {
+    LoopEvent e;
+    e.state_ = std::make_unique<State>();
+    e.state_->fn = std::move(fn);
+    e.state_->ev = event_new(base, -1, EV_PERSIST, &State::trampoline, e.state_.get());
+    if (e.state_->ev == nullptr)
+        throw std::runtime_error("cannot create a timer event");
+    e.arm_us(interval_us);
+    return e;
+}
+
 LoopEvent LoopEvent::signal(event_base *base, int signo, std::function<void()> fn) {
     LoopEvent e;
     e.state_ = std::make_unique<State>();

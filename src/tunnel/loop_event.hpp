@@ -22,6 +22,8 @@ public:
     // A timer on ${base} that runs ${fn} each time it expires; arm it with
     // arm_ms() or arm_us().
     static LoopEvent timer(event_base *base, std::function<void()> fn);
+    // A timer that runs ${fn} every ${interval_us}, from now on.
+    static LoopEvent periodic(event_base *base, uint64_t interval_us, std::function<void()> fn);
     // Run ${fn} each time signal ${signo} arrives (the loop's own handler
     // replaces any other: see event_new(3), EV_SIGNAL).
     static LoopEvent signal(event_base *base, int signo, std::function<void()> fn);

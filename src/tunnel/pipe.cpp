@@ -72,67 +72,47 @@ Step UpPipe::flush(Endpoint &plain, Endpoint &enc, OpenClocks &clk) {
     return Step::Progress;
 }
 
-Step UpPipe::produce(Endpoint &plain, OpenClocks &clk) {
-    const bool can_read = plain.readable && !eof_;
-    if (!can_read && !confirm_pending_ && !pong_pending_ && !ping_due_) {
-        buf_.release();
-        return Step::Blocked;
+// Read plaintext straight into the record slots (one readv). Sets
+// ${len} and ${eof_now}; Ended if the plaintext socket failed.
+Step UpPipe::read_plaintext(Endpoint &plain, size_t &len, bool &eof_now) {
+    len = 0;
+    eof_now = false;
+    struct iovec iv[MAX_SLOTS];
+    for (size_t i = 0; i < slots_; ++i) {
+        iv[i].iov_base = buf_.get() + HEAD + i * layout_.slot + layout_.body_offset;
+        iv[i].iov_len = layout_.body_max;
     }
-    if (buf_.ensure())
-        start_ = end_ = 0;
-    uint8_t *const buf = buf_.get();
-
-    // 1. Read plaintext straight into the record slots (one readv).
-    size_t data_len = 0;
-    bool eof_now = false;
-    if (can_read) {
-        struct iovec iv[MAX_SLOTS];
-        for (size_t i = 0; i < slots_; ++i) {
-            iv[i].iov_base = buf + HEAD + i * layout_.slot + layout_.body_offset;
-            iv[i].iov_len = layout_.body_max;
-        }
-        const ssize_t n = ::readv(plain.get(), iv, static_cast<int>(slots_));
-        if (n < 0) {
-            if (would_block(errno))
-                plain.readable = false;
-            else if (errno != EINTR)
-                return fail(EndReason::PlaintextReset, errno);
-        } else if (n == 0) {
-            eof_ = true;
-            eof_now = true;
-        } else {
-            data_len = static_cast<size_t>(n);
-        }
+    const ssize_t n = ::readv(plain.get(), iv, static_cast<int>(slots_));
+    if (n < 0) {
+        if (would_block(errno))
+            plain.readable = false;
+        else if (errno != EINTR)
+            return fail(EndReason::PlaintextReset, errno);
+    } else if (n == 0) {
+        eof_ = true;
+        eof_now = true;
+    } else {
+        len = static_cast<size_t>(n);
     }
+    return Step::Progress;
+}
 
-    // 2. Control records, right-aligned in HEAD, in this order: CONFIRM
-    // (must be first), REKEY (applies to all that follows), PONG, PING.
-    const uint64_t now = util::now_ms();
+// The control records due now, as flags; their total wire size.
+size_t UpPipe::plan_controls(bool data_follows, uint64_t now_s, bool &rekey) noexcept {
+    const bool ctl = features_.control_records;
+    rekey = ctl && (data_follows || confirm_pending_ || pong_pending_ || ping_due_) &&
+            sealer_->rekey_due(now_s);
+    pong_pending_ = pong_pending_ && ctl;
+    ping_due_ = ping_due_ && ctl;
     const size_t ping_record = layout_.overhead + proto::PING_BODY_LEN;
-    const bool rekey =
-        features_.control_records &&
-        (data_len > 0 || eof_now || confirm_pending_ || pong_pending_ || ping_due_) &&
-        sealer_->rekey_due(now / 1000);
-    const bool pong = pong_pending_ && features_.control_records;
-    const bool ping = ping_due_ && features_.control_records;
-    size_t ctl = 0;
-    if (confirm_pending_)
-        ctl += layout_.overhead;
-    if (rekey)
-        ctl += layout_.overhead;
-    if (pong)
-        ctl += ping_record;
-    if (ping)
-        ctl += ping_record;
-    pong_pending_ = pong_pending_ && pong;
-    ping_due_ = ping_due_ && ping;
-    if (ctl == 0 && data_len == 0 && !eof_now) {
-        if (!plain.readable)
-            buf_.release();
-        return Step::Blocked;
-    }
+    return (confirm_pending_ ? layout_.overhead : 0) + (rekey ? layout_.overhead : 0) +
+           (pong_pending_ ? ping_record : 0) + (ping_due_ ? ping_record : 0);
+}
 
-    uint8_t *p = buf + HEAD - ctl;
+// Seal the planned control records at ${p}, in this order: CONFIRM (must
+// be first), REKEY (applies to all that follows), PONG, PING. False at
+// the nonce limit.
+bool UpPipe::seal_controls(uint8_t *p, bool rekey, uint64_t now_s) noexcept {
     bool ok = true;
     auto put = [&](size_t n) {
         ok = ok && n != 0;
@@ -143,53 +123,87 @@ Step UpPipe::produce(Endpoint &plain, OpenClocks &clk) {
         confirm_pending_ = false;
     }
     if (rekey && ok)
-        put(sealer_->seal_rekey(p, now / 1000));
-    if (pong && ok) {
+        put(sealer_->seal_rekey(p, now_s));
+    if (pong_pending_ && ok) {
         std::memcpy(p + layout_.body_offset, pong_body_, proto::PING_BODY_LEN);
         put(sealer_->seal(RecordType::Pong, p, proto::PING_BODY_LEN));
         pong_pending_ = false;
     }
-    if (ping && ok) {
+    if (ping_due_ && ok) {
         const uint64_t t = util::now_us();
         for (size_t i = 0; i < proto::PING_BODY_LEN; ++i)
             p[layout_.body_offset + i] = static_cast<uint8_t>(t >> (56 - 8 * i));
         put(sealer_->seal(RecordType::Ping, p, proto::PING_BODY_LEN));
         ping_due_ = false;
     }
+    return ok;
+}
 
-    // 3. Seal the data in place. Full slots are exactly one record long, so
-    // the records are contiguous; only the last one can be shorter.
+// Seal ${len} bytes of data in place, then the CLOSE if ${eof_now}. Full
+// slots are exactly one record long, so the records are contiguous; only
+// the last one can be shorter. Sets ${end} past the last record; false at
+// the nonce limit.
+bool UpPipe::seal_data(size_t len, bool eof_now, size_t &end) noexcept {
+    uint8_t *const buf = buf_.get();
     size_t off = HEAD;
-    size_t left = data_len;
-    while (left > 0 && ok) {
-        const size_t chunk = std::min(left, layout_.body_max);
+    while (len > 0) {
+        const size_t chunk = std::min(len, layout_.body_max);
         const size_t n = sealer_->seal(RecordType::Data, buf + off, chunk);
-        ok = n != 0;
+        if (n == 0)
+            return false;
         off += n;
-        left -= chunk;
+        len -= chunk;
     }
-    if (eof_now && ok) {
+    if (eof_now) {
         // DESIGN.md §5.4: plaintext EOF becomes an authenticated CLOSE (or,
         // for a protocol without one, a FIN once the data before it is out).
         if (features_.authenticated_close) {
             const size_t n = sealer_->seal(RecordType::Close, buf + off, 0);
-            ok = n != 0;
+            if (n == 0)
+                return false;
             off += n;
         }
         close_queued_ = true;
         close_in_batch_ = true;
         close_event_ = true;
     }
-    if (!ok) {
+    end = off;
+    return true;
+}
+
+Step UpPipe::produce(Endpoint &plain, OpenClocks &clk) {
+    const bool can_read = plain.readable && !eof_;
+    if (!can_read && !confirm_pending_ && !pong_pending_ && !ping_due_) {
+        buf_.release();
+        return Step::Blocked;
+    }
+    if (buf_.ensure())
+        start_ = end_ = 0;
+    size_t len = 0;
+    bool eof_now = false;
+    if (can_read && read_plaintext(plain, len, eof_now) == Step::Ended)
+        return Step::Ended;
+
+    const uint64_t now = util::now_ms();
+    bool rekey = false;
+    const size_t ctl = plan_controls(len > 0 || eof_now, now / 1000, rekey);
+    if (ctl == 0 && len == 0 && !eof_now) {
+        if (!plain.readable)
+            buf_.release();
+        return Step::Blocked;
+    }
+    size_t end = HEAD;
+    if (!seal_controls(buf_.get() + HEAD - ctl, rekey, now / 1000) ||
+        !seal_data(len, eof_now, end)) {
         // DESIGN.md §6.1: the nonce limit. Unreachable in practice.
         log_error("nonce limit reached");
         return fail(EndReason::ProtocolError, 0);
     }
     start_ = HEAD - ctl;
-    end_ = off;
-    if (data_len > 0) {
-        bytes_ += data_len;
-        stats_.bytes_in.fetch_add(data_len, std::memory_order_relaxed);
+    end_ = end;
+    if (len > 0) {
+        bytes_ += len;
+        stats_.bytes_in.fetch_add(len, std::memory_order_relaxed);
         clk.last_data_ms = now;
     }
     return Step::Progress;

@@ -89,6 +89,10 @@ public:
 private:
     Step flush(Endpoint &plain, Endpoint &enc, OpenClocks &clk);
     Step produce(Endpoint &plain, OpenClocks &clk);
+    Step read_plaintext(Endpoint &plain, size_t &len, bool &eof_now);
+    size_t plan_controls(bool data_follows, uint64_t now_s, bool &rekey) noexcept;
+    bool seal_controls(uint8_t *p, bool rekey, uint64_t now_s) noexcept;
+    bool seal_data(size_t len, bool eof_now, size_t &end) noexcept;
     Step fail(EndReason why, int err) noexcept {
         ending_.reason = why;
         ending_.err = err;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "tunnel/status_server.hpp"
+#include "util/clock.hpp"
 
 #include <event2/event.h>
 
@@ -14,7 +15,7 @@ namespace sealpipe::tunnel {
 
 namespace {
 constexpr size_t MAX_REQUEST = 4096;
-constexpr int CLIENT_TIMEOUT_S = 5;
+constexpr uint64_t CLIENT_TIMEOUT_S = 5;
 constexpr size_t MAX_CLIENTS = 32;
 } // namespace
 
@@ -63,9 +64,7 @@ void StatusServer::on_accept(int fd, short, void *arg) noexcept {
     }
     auto *cl = new Client{self, c, nullptr, {}, {}, 0};
     cl->ev = event_new(self->base_, c, EV_READ | EV_PERSIST, &StatusServer::on_client, cl);
-    struct timeval tv {
-        CLIENT_TIMEOUT_S, 0
-    };
+    const auto tv = util::timeval_ms(CLIENT_TIMEOUT_S * 1000);
     event_add(cl->ev, &tv);
     self->clients_.push_back(cl);
     self->handle(cl, 0);
@@ -83,68 +82,72 @@ void StatusServer::drop(Client *c) {
     delete c;
 }
 
+// Read what is there of the request. Progress: it is complete. Blocked:
+// wait for more. Ended: the client went away or sent too much.
+Step StatusServer::read_request(Client *c) {
+    char buf[1024];
+    while (true) {
+        const ssize_t n = ::recv(c->fd, buf, sizeof buf, 0);
+        if (n > 0) {
+            c->in.append(buf, static_cast<size_t>(n));
+            if (c->in.size() > MAX_REQUEST)
+                return Step::Ended;
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        if (n < 0 && errno == EINTR)
+            continue;
+        return Step::Ended; // EOF or error before a full request
+    }
+    const bool complete =
+        c->in.find("\r\n\r\n") != std::string::npos || c->in.find("\n\n") != std::string::npos;
+    return complete ? Step::Progress : Step::Blocked;
+}
+
+// The whole response to the request in ${c}: "GET /path HTTP/1.x".
+std::string StatusServer::respond(const std::string &request) {
+    HttpResponse r;
+    if (request.rfind("GET ", 0) != 0) {
+        r.status = 405;
+        r.body = "only GET is supported\n";
+    } else {
+        const size_t end = request.find(' ', 4);
+        r = handler_(request.substr(4, end == std::string::npos ? std::string::npos : end - 4));
+    }
+    const char *text = r.status == 200   ? "OK"
+                       : r.status == 503 ? "Service Unavailable"
+                       : r.status == 405 ? "Method Not Allowed"
+                                         : "Not Found";
+    char head[256];
+    std::snprintf(head, sizeof head,
+                  "HTTP/1.0 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                  "Connection: close\r\n\r\n",
+                  r.status, text, r.type, r.body.size());
+    return head + r.body;
+}
+
 void StatusServer::handle(Client *c, short what) {
     if (what & EV_TIMEOUT) {
         drop(c);
         return;
     }
     if (c->out.empty()) {
-        char buf[1024];
-        while (true) {
-            ssize_t n = ::recv(c->fd, buf, sizeof buf, 0);
-            if (n > 0) {
-                c->in.append(buf, static_cast<size_t>(n));
-                if (c->in.size() > MAX_REQUEST) {
-                    drop(c);
-                    return;
-                }
-                continue;
-            }
-            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-                break;
-            if (n < 0 && errno == EINTR)
-                continue;
-            drop(c); // EOF or error before a full request
+        const Step s = read_request(c);
+        if (s == Step::Ended)
+            drop(c);
+        if (s != Step::Progress)
             return;
-        }
-        if (c->in.find("\r\n\r\n") == std::string::npos && c->in.find("\n\n") == std::string::npos)
-            return; // wait for the rest of the request
-        // "GET /path HTTP/1.x"
-        std::string path;
-        if (c->in.rfind("GET ", 0) == 0) {
-            size_t end = c->in.find(' ', 4);
-            path = c->in.substr(4, end == std::string::npos ? std::string::npos : end - 4);
-        }
-        HttpResponse r;
-        if (c->in.rfind("GET ", 0) != 0) {
-            r.status = 405;
-            r.body = "only GET is supported\n";
-        } else {
-            r = handler_(path);
-        }
-        const int status = r.status;
-        const std::string &body = r.body;
-        const char *type = r.type;
-        const char *text = status == 200   ? "OK"
-                           : status == 503 ? "Service Unavailable"
-                           : status == 405 ? "Method Not Allowed"
-                                           : "Not Found";
-        char head[256];
-        std::snprintf(head, sizeof head,
-                      "HTTP/1.0 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                      "Connection: close\r\n\r\n",
-                      status, text, type, body.size());
-        c->out = head + body;
+        c->out = respond(c->in);
         // From now on, wait for writability instead of input.
         event_del(c->ev);
         event_assign(c->ev, base_, c->fd, EV_WRITE | EV_PERSIST, &StatusServer::on_client, c);
-        struct timeval tv {
-            CLIENT_TIMEOUT_S, 0
-        };
+        const auto tv = util::timeval_ms(CLIENT_TIMEOUT_S * 1000);
         event_add(c->ev, &tv);
     }
     while (c->sent < c->out.size()) {
-        ssize_t n = ::send(c->fd, c->out.data() + c->sent, c->out.size() - c->sent, MSG_NOSIGNAL);
+        const ssize_t n =
+            ::send(c->fd, c->out.data() + c->sent, c->out.size() - c->sent, MSG_NOSIGNAL);
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return;
         if (n < 0 && errno == EINTR)

@@ -10,6 +10,7 @@
 
 #include "net/address.hpp"
 #include "net/socket.hpp"
+#include "tunnel/step.hpp"
 
 #include <functional>
 #include <string>
@@ -43,6 +44,8 @@ private:
     static void on_accept(int fd, short what, void *arg) noexcept;
     static void on_client(int fd, short what, void *arg) noexcept;
     void handle(Client *c, short what);
+    Step read_request(Client *c);
+    std::string respond(const std::string &request);
     void drop(Client *c);
 
     event_base *base_;
