@@ -7,7 +7,11 @@
 
 #include <climits>
 #include <cstring>
+#include <new>
+#include <stdexcept>
+#include <string>
 #include <utility>
+#include <vector>
 
 namespace sealpipe::crypto {
 
@@ -21,11 +25,103 @@ crypto_aead_aes256gcm_state *aes(unsigned char *p) {
 EVP_CIPHER_CTX *evp(void *p) {
     return static_cast<EVP_CIPHER_CTX *>(p);
 }
+// The two ciphers, fetched from the default provider once (detail::
+// init_record_aead), so no record pays for an implicit fetch.
+EVP_CIPHER *g_ciphers[2] = {nullptr, nullptr};
+
 const EVP_CIPHER *evp_cipher(proto::CipherId c) {
-    return c == proto::CipherId::Aes256Gcm ? EVP_aes_256_gcm() : EVP_chacha20_poly1305();
+    return g_ciphers[c == proto::CipherId::Aes256Gcm ? 1 : 0];
 }
 constexpr int ENCRYPT = 1, DECRYPT = 0, NONCE_LEN = 12;
+
+// Idle EVP contexts of this thread, by cipher, for reuse. Freeing them
+// instead left 1.2 KiB holes between live connections (about 1 KiB of RSS
+// per idle connection); a context taken from here only needs its key. A
+// context is wiped before it is kept: re-keyed with zeros, which replaces
+// the expanded key, the GHASH key and the counter block.
+struct EvpFreeList {
+    static constexpr size_t MAX = 256; // per cipher and thread: about 300 KiB at most
+    std::vector<EVP_CIPHER_CTX *> idle[2];
+    ~EvpFreeList() {
+        for (auto &v : idle)
+            for (EVP_CIPHER_CTX *c : v)
+                EVP_CIPHER_CTX_free(c);
+    }
+};
+thread_local EvpFreeList evp_free;
+
+std::vector<EVP_CIPHER_CTX *> &idle_list(proto::CipherId c) {
+    return evp_free.idle[c == proto::CipherId::Aes256Gcm ? 1 : 0];
+}
+
+// A context for ${c} keyed with ${key}, or nullptr if none can be had.
+EVP_CIPHER_CTX *take_context(proto::CipherId c, const uint8_t *key) noexcept {
+    auto &idle = idle_list(c);
+    EVP_CIPHER_CTX *ctx = nullptr;
+    if (!idle.empty()) {
+        ctx = idle.back();
+        idle.pop_back();
+    } else {
+        ctx = EVP_CIPHER_CTX_new();
+        if (ctx == nullptr ||
+            EVP_CipherInit_ex(ctx, evp_cipher(c), nullptr, nullptr, nullptr, ENCRYPT) != 1 ||
+            EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_IVLEN, NONCE_LEN, nullptr) != 1) {
+            EVP_CIPHER_CTX_free(ctx);
+            return nullptr;
+        }
+    }
+    if (EVP_CipherInit_ex(ctx, nullptr, nullptr, key, nullptr, ENCRYPT) != 1) {
+        EVP_CIPHER_CTX_free(ctx);
+        return nullptr;
+    }
+    return ctx;
+}
+
+void give_back_context(proto::CipherId c, EVP_CIPHER_CTX *ctx) noexcept {
+    if (ctx == nullptr)
+        return;
+    static const uint8_t zeros[32] = {};
+    auto &idle = idle_list(c);
+    bool kept = false;
+    if (idle.size() < EvpFreeList::MAX &&
+        EVP_CipherInit_ex(ctx, nullptr, nullptr, zeros, zeros, ENCRYPT) == 1) {
+        try {
+            idle.push_back(ctx);
+            kept = true;
+        } catch (const std::bad_alloc &) {
+        }
+    }
+    if (!kept)
+        EVP_CIPHER_CTX_free(ctx); // wipes (OPENSSL_clear_free)
+}
 } // namespace
+
+namespace detail {
+
+// OpenSSL loads its providers and configuration on first use: here, at
+// start-up, and not in the first connection (before privileges are dropped,
+// and without a latency spike or a one-time allocation of about a megabyte
+// in the middle of serving).
+void init_record_aead() {
+    const char *names[2] = {"ChaCha20-Poly1305", "AES-256-GCM"};
+    for (int i = 0; i < 2; ++i) {
+        if (g_ciphers[i] == nullptr)
+            g_ciphers[i] = EVP_CIPHER_fetch(nullptr, names[i], nullptr);
+        if (g_ciphers[i] == nullptr)
+            throw std::runtime_error(std::string("OpenSSL has no ") + names[i] +
+                                     " (is the default provider available?)");
+    }
+    // One context of each, made and freed, finishes OpenSSL's lazy set-up.
+    for (proto::CipherId c : proto::ALL_CIPHERS) {
+        static const uint8_t zeros[32] = {};
+        EVP_CIPHER_CTX *ctx = take_context(c, zeros);
+        if (ctx == nullptr)
+            throw std::runtime_error("cannot set up OpenSSL's AEAD contexts");
+        EVP_CIPHER_CTX_free(ctx);
+    }
+}
+
+} // namespace detail
 
 CipherState::CipherState(proto::CipherId cipher, const Key32 &key, Backend backend) noexcept
     : cipher_(cipher), backend_(backend), valid_(true), key_(key) {
@@ -57,27 +153,19 @@ CipherState &CipherState::operator=(CipherState &&other) noexcept {
     return *this;
 }
 
-// Expand ${key_} into the backend's state; on failure the state is invalid.
+// Expand ${key_} into the backend's state: the EVP context if it is
+// active (otherwise activation does it), or libsodium's AES-GCM state.
 void CipherState::load_key() noexcept {
     if (backend_ == Backend::Evp) {
-        if (evp_ == nullptr) {
-            evp_ = EVP_CIPHER_CTX_new();
-            if (evp_ == nullptr ||
-                EVP_CipherInit_ex(evp(evp_), evp_cipher(cipher_), nullptr, nullptr, nullptr,
-                                  ENCRYPT) != 1 ||
-                EVP_CIPHER_CTX_ctrl(evp(evp_), EVP_CTRL_AEAD_SET_IVLEN, NONCE_LEN, nullptr) != 1) {
-                clear();
-                return;
-            }
-        }
-        if (EVP_CipherInit_ex(evp(evp_), nullptr, nullptr, key_.data(), nullptr, ENCRYPT) != 1)
-            clear();
+        if (evp_ != nullptr &&
+            EVP_CipherInit_ex(evp(evp_), nullptr, nullptr, key_.data(), nullptr, ENCRYPT) != 1)
+            park(); // the next seal or open tries again
         return;
     }
     if (cipher_ == proto::CipherId::Aes256Gcm) {
         if (aes_state_ == nullptr)
-            aes_state_ =
-                static_cast<unsigned char *>(sodium_malloc(sizeof(crypto_aead_aes256gcm_state)));
+            aes_state_ = static_cast<unsigned char *>(::operator new (
+                sizeof(crypto_aead_aes256gcm_state), std::align_val_t{16}, std::nothrow));
         if (aes_state_ == nullptr) {
             clear();
             return;
@@ -86,11 +174,30 @@ void CipherState::load_key() noexcept {
     }
 }
 
+bool CipherState::ensure_evp() noexcept {
+    if (evp_ != nullptr)
+        return true;
+    if (!valid_ || backend_ != Backend::Evp)
+        return false;
+    evp_ = take_context(cipher_, key_.data());
+    return evp_ != nullptr;
+}
+
+void CipherState::activate() {
+    if (backend_ == Backend::Evp && valid_ && !ensure_evp())
+        throw std::bad_alloc();
+}
+
+void CipherState::park() noexcept {
+    give_back_context(cipher_, evp(std::exchange(evp_, nullptr)));
+}
+
 void CipherState::clear() noexcept {
-    // EVP_CIPHER_CTX_free wipes the key schedule (OPENSSL_clear_free);
-    // sodium_free wipes the libsodium one.
-    EVP_CIPHER_CTX_free(evp(std::exchange(evp_, nullptr)));
-    sodium_free(std::exchange(aes_state_, nullptr));
+    park();
+    if (aes_state_ != nullptr) {
+        sodium_memzero(aes_state_, sizeof(crypto_aead_aes256gcm_state));
+        ::operator delete (std::exchange(aes_state_, nullptr), std::align_val_t{16});
+    }
     key_.clear();
     valid_ = false;
     n_ = 0;
@@ -138,7 +245,7 @@ bool CipherState::seal(std::span<const uint8_t> ad, uint8_t *msg, size_t len) no
     detail::noise_nonce(cipher_, n_, nonce);
     unsigned long long clen = 0;
     if (backend_ == Backend::Evp) {
-        if (!seal_evp(ad, msg, len, nonce))
+        if (!ensure_evp() || !seal_evp(ad, msg, len, nonce))
             return false;
     } else if (cipher_ == proto::CipherId::Aes256Gcm) {
         crypto_aead_aes256gcm_encrypt_afternm(msg, &clen, msg, len, ad.data(), ad.size(), nullptr,
@@ -160,7 +267,7 @@ bool CipherState::open(std::span<const uint8_t> ad, uint8_t *ct, size_t ct_len) 
     unsigned long long mlen = 0;
     int rc;
     if (backend_ == Backend::Evp) {
-        rc = open_evp(ad, ct, ct_len - proto::TAG_LEN, nonce) ? 0 : -1;
+        rc = ensure_evp() && open_evp(ad, ct, ct_len - proto::TAG_LEN, nonce) ? 0 : -1;
     } else if (cipher_ == proto::CipherId::Aes256Gcm) {
         rc = crypto_aead_aes256gcm_decrypt_afternm(ct, &mlen, nullptr, ct, ct_len, ad.data(),
                                                    ad.size(), nonce, aes(aes_state_));

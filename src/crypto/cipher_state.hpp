@@ -30,11 +30,11 @@ public:
         Evp,    // OpenSSL's EVP: the default
         Sodium, // libsodium: the reference implementation
     };
-    // Use ${key} with ${cipher}. The key schedule is expanded once here (an
-    // EVP context kept for the life of the state and rekeyed in place, or
-    // crypto_aead_aes256gcm_beforenm), not per record. The caller must only
-    // pass Aes256Gcm if aes_gcm_available(). If the context cannot be
-    // allocated the state is invalid (valid() is false; seal and open fail).
+    // Use ${key} with ${cipher}. The caller must only pass Aes256Gcm if
+    // aes_gcm_available(). The key schedule is expanded once per activation
+    // (an EVP context, rekeyed in place), not per record. With
+    // Backend::Sodium, an invalid state (valid() is false) if memory for the
+    // AES-GCM state cannot be had.
     CipherState(proto::CipherId cipher, const Key32 &key, Backend backend = Backend::Evp) noexcept;
     ~CipherState();
     CipherState(const CipherState &) = delete;
@@ -54,6 +54,16 @@ public:
     // plaintext and leaves the counter alone.
     bool open(std::span<const uint8_t> ad, uint8_t *ct, size_t ct_len) noexcept;
 
+    // Backend::Evp: an EVP context holds about 1.2 KiB of expanded key, so
+    // it is held only while the direction is active. activate() makes sure
+    // it exists (throws std::bad_alloc if it cannot be had); park() frees
+    // it (wiped) while the key stays. seal() and open() activate by
+    // themselves when needed, failing if they cannot. No-ops for Sodium.
+    void activate();
+    void park() noexcept;
+    // True while an EVP context is held.
+    bool active() const noexcept { return evp_ != nullptr; }
+
     // Replace the key with HMAC-SHA256(key, REKEY_LABEL) (DESIGN.md §6.3).
     // The counter continues; the old key is wiped.
     void rekey() noexcept;
@@ -71,6 +81,7 @@ public:
 
 private:
     void load_key() noexcept;
+    bool ensure_evp() noexcept;
     void clear() noexcept;
 
     bool seal_evp(std::span<const uint8_t> ad, uint8_t *msg, size_t len,

@@ -16,6 +16,10 @@ namespace sealpipe::crypto::detail {
 using Bytes = std::span<const uint8_t>;
 using Out32 = std::span<uint8_t, 32>;
 
+// Fetch the record AEADs from OpenSSL and finish its lazy set-up (called by
+// crypto::init()). Throws std::runtime_error.
+void init_record_aead();
+
 // Increment the process-wide X25519 operation counter (test hook).
 void count_x25519() noexcept;
 

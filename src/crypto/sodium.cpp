@@ -16,6 +16,7 @@ std::atomic<uint64_t> g_x25519_ops{0};
 void init() {
     if (sodium_init() < 0)
         throw std::runtime_error("cannot initialise libsodium");
+    detail::init_record_aead();
 }
 
 void random_bytes(std::span<uint8_t> out) noexcept {

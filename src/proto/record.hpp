@@ -67,6 +67,7 @@ public:
 
     bool close_received() const noexcept { return close_received_; }
     bool confirmed() const noexcept { return !expect_confirm_; }
+    crypto::CipherState &cipher_state() noexcept { return cs_; }
 
 private:
     crypto::CipherState cs_;

@@ -3,10 +3,14 @@
 // and returned as soon as it is idle, so an idle connection holds none.
 // A small free list avoids a malloc per burst.
 //
-// Layout of a buffer on the sealing side (DESIGN.md §5.1):
-//   [ HEAD: control records | SLOTS x RECORD_MAX: data records | TAIL ]
-// Control records are sealed right-aligned into HEAD so that the whole batch
-// is one contiguous send(2).
+// Layout of a buffer (DESIGN.md §5.1):
+//   [ HEAD: control records | SLOTS x RECORD_MAX: data records | TAIL | iovecs ]
+//   \________________________ DATA_SIZE _______________________/
+// On the sealing side, control records are sealed right-aligned into HEAD so
+// that the whole batch is one contiguous send(2). On the opening side the
+// data area holds records as read, and the iovec area the gather list of
+// their plaintext for one sendmsg(2): it is needed only while bytes are in
+// flight, so an idle connection does not carry it.
 //
 // Thread-safety: none; one pool per event loop.
 #pragma once
@@ -15,6 +19,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <sys/uio.h>
 #include <utility>
 #include <vector>
 
@@ -25,7 +30,16 @@ public:
     static constexpr size_t HEAD = 128; // CONFIRM + REKEY + PONG + PING = 92
     static constexpr size_t SLOTS = 4;
     static constexpr size_t TAIL = 64; // CLOSE or RESET after the data
-    static constexpr size_t SIZE = HEAD + SLOTS * proto::RECORD_MAX + TAIL;
+    static constexpr size_t DATA_SIZE = HEAD + SLOTS * proto::RECORD_MAX + TAIL;
+    static constexpr size_t MAX_IOV = 64;
+    static constexpr size_t IOV_OFFSET =
+        (DATA_SIZE + alignof(struct iovec) - 1) / alignof(struct iovec) * alignof(struct iovec);
+    static constexpr size_t SIZE = IOV_OFFSET + MAX_IOV * sizeof(struct iovec);
+
+    // The iovec area of ${buf}.
+    static struct iovec *iovecs(uint8_t *buf) noexcept {
+        return reinterpret_cast<struct iovec *>(buf + IOV_OFFSET);
+    }
 
     explicit BufferPool(size_t max_free = 64) : max_free_(max_free) {}
     ~BufferPool();

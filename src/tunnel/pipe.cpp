@@ -26,7 +26,7 @@ void UpPipe::open(RecordSealer &sealer, const Features &features, bool confirm_f
     sealer_ = &sealer;
     layout_ = sealer.layout();
     features_ = features;
-    slots_ = std::min(MAX_SLOTS, (BufferPool::SIZE - HEAD - BufferPool::TAIL) / layout_.slot);
+    slots_ = std::min(MAX_SLOTS, (BufferPool::DATA_SIZE - HEAD - BufferPool::TAIL) / layout_.slot);
     confirm_pending_ = confirm_first && features.confirm;
 }
 
@@ -68,7 +68,7 @@ Step UpPipe::flush(Endpoint &plain, Endpoint &enc, OpenClocks &clk) {
             ::shutdown(enc.get(), SHUT_WR);
     }
     if (!plain.readable || eof_)
-        buf_.release();
+        idle();
     return Step::Progress;
 }
 
@@ -174,10 +174,10 @@ bool UpPipe::seal_data(size_t len, bool eof_now, size_t &end) noexcept {
 Step UpPipe::produce(Endpoint &plain, OpenClocks &clk) {
     const bool can_read = plain.readable && !eof_;
     if (!can_read && !confirm_pending_ && !pong_pending_ && !ping_due_) {
-        buf_.release();
+        idle();
         return Step::Blocked;
     }
-    if (buf_.ensure())
+    if (take())
         start_ = end_ = 0;
     size_t len = 0;
     bool eof_now = false;
@@ -189,7 +189,7 @@ Step UpPipe::produce(Endpoint &plain, OpenClocks &clk) {
     const size_t ctl = plan_controls(len > 0 || eof_now, now / 1000, rekey);
     if (ctl == 0 && len == 0 && !eof_now) {
         if (!plain.readable)
-            buf_.release();
+            idle();
         return Step::Blocked;
     }
     size_t end = HEAD;
@@ -212,10 +212,10 @@ Step UpPipe::produce(Endpoint &plain, OpenClocks &clk) {
 bool UpPipe::append_reset(proto::ResetReason code) {
     if (sealer_ == nullptr || !features_.authenticated_close)
         return false;
-    if (buf_.ensure() || start_ == end_)
+    if (take() || start_ == end_)
         start_ = end_ = HEAD;
     const size_t need = layout_.overhead + 1;
-    if (end_ + need <= BufferPool::SIZE) {
+    if (end_ + need <= BufferPool::DATA_SIZE) {
         buf_.get()[end_ + layout_.body_offset] = static_cast<uint8_t>(code);
         end_ += sealer_->seal(RecordType::Reset, buf_.get() + end_, 1);
     }
@@ -292,7 +292,7 @@ Step DownPipe::flush(Endpoint &plain, OpenClocks &clk) {
             return Step::Blocked;
         }
         struct msghdr m {};
-        m.msg_iov = iov_ + iov_i_;
+        m.msg_iov = iov() + iov_i_;
         m.msg_iovlen = static_cast<size_t>(iov_n_ - iov_i_);
         const ssize_t n = ::sendmsg(plain.get(), &m, MSG_NOSIGNAL);
         if (n < 0) {
@@ -309,12 +309,13 @@ Step DownPipe::flush(Endpoint &plain, OpenClocks &clk) {
         bytes_ += left;
         stats_.bytes_out.fetch_add(left, std::memory_order_relaxed);
         while (left > 0 && iov_i_ < iov_n_) {
-            if (left >= iov_[iov_i_].iov_len) {
-                left -= iov_[iov_i_].iov_len;
+            struct iovec &v = iov()[iov_i_];
+            if (left >= v.iov_len) {
+                left -= v.iov_len;
                 ++iov_i_;
             } else {
-                iov_[iov_i_].iov_base = static_cast<uint8_t *>(iov_[iov_i_].iov_base) + left;
-                iov_[iov_i_].iov_len -= left;
+                v.iov_base = static_cast<uint8_t *>(v.iov_base) + left;
+                v.iov_len -= left;
                 left = 0;
             }
         }
@@ -331,7 +332,7 @@ Step DownPipe::flush(Endpoint &plain, OpenClocks &clk) {
 
 Step DownPipe::parse(OpenClocks &clk, bool deliver) {
     bool progressed = false;
-    while (parse_ < len_ && iov_n_ < MAX_IOV) {
+    while (parse_ < len_ && iov_n_ < static_cast<int>(BufferPool::MAX_IOV)) {
         proto::Record rec;
         proto::RecordError err = proto::RecordError::None;
         const proto::DecodeStatus st = opener_->next(buf_.get() + parse_, len_ - parse_, rec, err);
@@ -348,8 +349,8 @@ Step DownPipe::parse(OpenClocks &clk, bool deliver) {
         case RecordType::Data:
             if (!deliver)
                 return fail({EndReason::ProtocolError, 0, proto::RecordError::BadOrder});
-            iov_[iov_n_].iov_base = rec.body;
-            iov_[iov_n_].iov_len = rec.body_len;
+            iov()[iov_n_].iov_base = rec.body;
+            iov()[iov_n_].iov_len = rec.body_len;
             ++iov_n_;
             clk.last_data_ms = util::now_ms();
             break;
@@ -371,14 +372,14 @@ Step DownPipe::parse(OpenClocks &clk, bool deliver) {
 Step DownPipe::read(Endpoint &enc, OpenClocks &clk) {
     if (!enc.readable || eof_)
         return Step::Blocked;
-    if (buf_.ensure())
+    if (take())
         len_ = parse_ = 0;
-    const ssize_t n = ::read(enc.get(), buf_.get() + len_, BufferPool::SIZE - len_);
+    const ssize_t n = ::read(enc.get(), buf_.get() + len_, BufferPool::DATA_SIZE - len_);
     if (n < 0) {
         if (would_block(errno)) {
             enc.readable = false;
             if (len_ == 0)
-                buf_.release();
+                idle();
             return Step::Blocked;
         }
         if (errno == EINTR)
@@ -409,7 +410,7 @@ void DownPipe::housekeeping(Endpoint &plain, Endpoint &enc, bool deliver) {
     if (parse_ == len_) {
         parse_ = len_ = 0;
         if (!enc.readable || eof_)
-            buf_.release();
+            idle();
     } else if (parse_ > 0) {
         compact();
     }
@@ -440,9 +441,9 @@ PipeEnd DownPipe::salvage(Endpoint &plain, Endpoint &enc) {
             break;
         if (buf_ && parse_ > 0)
             compact();
-        if (buf_.ensure())
+        if (take())
             len_ = parse_ = 0;
-        const ssize_t n = ::read(enc.get(), buf_.get() + len_, BufferPool::SIZE - len_);
+        const ssize_t n = ::read(enc.get(), buf_.get() + len_, BufferPool::DATA_SIZE - len_);
         if (n <= 0)
             break;
         len_ += static_cast<size_t>(n);

@@ -82,11 +82,24 @@ public:
     // in a RESET: DownPipe::salvage()).
     bool write_failed() const noexcept { return write_failed_; }
     void release() noexcept {
-        buf_.release();
+        idle();
         start_ = end_ = 0;
     }
 
 private:
+    // A burst starts: take the buffer and the expanded key (throws
+    // std::bad_alloc); true if the buffer is new. idle(): let both go.
+    bool take() {
+        const bool fresh = buf_.ensure();
+        if (fresh && sealer_ != nullptr)
+            sealer_->activate();
+        return fresh;
+    }
+    void idle() noexcept {
+        buf_.release();
+        if (sealer_ != nullptr)
+            sealer_->park();
+    }
     Step flush(Endpoint &plain, Endpoint &enc, OpenClocks &clk);
     Step produce(Endpoint &plain, OpenClocks &clk);
     Step read_plaintext(Endpoint &plain, size_t &len, bool &eof_now);
@@ -122,17 +135,18 @@ private:
 
 class DownPipe {
 public:
-    static constexpr int MAX_IOV = 64;
-
     DownPipe(BufferPool &pool, Stats &stats) noexcept : buf_(pool), stats_(stats) {}
 
     void open(RecordOpener &opener, const Features &features) noexcept;
 
     // Queue ${len} raw bytes at ${p} (which must stay valid) for the
     // plaintext socket ahead of any record's plaintext: the PROXY header.
-    void prepend(const uint8_t *p, size_t len) noexcept {
-        iov_[0].iov_base = const_cast<uint8_t *>(p);
-        iov_[0].iov_len = len;
+    // Throws std::bad_alloc.
+    void prepend(const uint8_t *p, size_t len) {
+        if (take())
+            len_ = parse_ = 0;
+        iov()[0].iov_base = const_cast<uint8_t *>(p);
+        iov()[0].iov_len = len;
         iov_n_ = 1;
         iov_i_ = 0;
     }
@@ -171,12 +185,24 @@ public:
 
     const PipeEnd &end() const noexcept { return ending_; }
     void release() noexcept {
-        buf_.release();
+        idle();
         len_ = parse_ = 0;
         iov_n_ = iov_i_ = 0;
     }
 
 private:
+    // As UpPipe's.
+    bool take() {
+        const bool fresh = buf_.ensure();
+        if (fresh && opener_ != nullptr)
+            opener_->activate();
+        return fresh;
+    }
+    void idle() noexcept {
+        buf_.release();
+        if (opener_ != nullptr)
+            opener_->park();
+    }
     Step flush(Endpoint &plain, OpenClocks &clk);
     Step parse(OpenClocks &clk, bool deliver);
     Step read(Endpoint &enc, OpenClocks &clk);
@@ -193,7 +219,10 @@ private:
     Features features_{};
     size_t len_ = 0;   // bytes read into the buffer
     size_t parse_ = 0; // first byte not yet decoded
-    struct iovec iov_[MAX_IOV] = {};
+    // The gather list lives in the pooled buffer (BufferPool::iovecs).
+    struct iovec *iov() const noexcept {
+        return BufferPool::iovecs(buf_.get());
+    }
     int iov_n_ = 0, iov_i_ = 0;
     bool eof_ = false;
     int eof_err_ = 0;

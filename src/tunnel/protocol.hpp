@@ -61,6 +61,10 @@ public:
     // place (at layout().body_offset). Returns its wire size, or 0 at the
     // nonce limit (the connection must end).
     virtual size_t seal(proto::RecordType type, uint8_t *rec, size_t body_len) noexcept = 0;
+    // The direction becomes active (hold its expanded key: throws
+    // std::bad_alloc if it cannot) or idle (let it go; the key stays).
+    virtual void activate() = 0;
+    virtual void park() noexcept = 0;
     // Rekeying is due before the next record (DESIGN.md §6).
     virtual bool rekey_due(uint64_t now_s) const noexcept = 0;
     // Seal a REKEY record at ${rec} and switch keys; 0 at the nonce limit.
@@ -74,6 +78,9 @@ public:
     virtual proto::DecodeStatus next(uint8_t *data, size_t avail, proto::Record &out,
                                      proto::RecordError &err) noexcept = 0;
     virtual bool close_received() const noexcept = 0;
+    // As RecordSealer's.
+    virtual void activate() = 0;
+    virtual void park() noexcept = 0;
 };
 
 // What a finished handshake hands to the pipes.

@@ -22,6 +22,8 @@ public:
     size_t seal(proto::RecordType type, uint8_t *rec, size_t body_len) noexcept override {
         return w_.seal(type, rec, body_len);
     }
+    void activate() override { w_.cipher_state().activate(); }
+    void park() noexcept override { w_.cipher_state().park(); }
     bool rekey_due(uint64_t now_s) const noexcept override { return w_.rekey_due(now_s); }
     size_t seal_rekey(uint8_t *rec, uint64_t now_s) noexcept override {
         return w_.seal_rekey(rec, now_s);
@@ -40,6 +42,8 @@ public:
         return r_.next(data, avail, out, err);
     }
     bool close_received() const noexcept override { return r_.close_received(); }
+    void activate() override { r_.cipher_state().activate(); }
+    void park() noexcept override { r_.cipher_state().park(); }
 
 private:
     proto::RecordReader r_;

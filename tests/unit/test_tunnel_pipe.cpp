@@ -443,3 +443,51 @@ TEST_CASE("a RESET is sealed after what is already pending, in nonce order") {
     CHECK(d.types.back() == RecordType::Reset);
 }
 }
+
+TEST_SUITE("tunnel::pipe idle memory") {
+
+// An idle direction holds neither a pooled buffer nor its expanded key
+// (about 1.2 KiB of EVP context): an idle connection stays small.
+TEST_CASE("a direction lets its expanded key go when it goes idle, and takes it back") {
+    Fixture f;
+    Pair plain, enc;
+    crypto::CipherState cs = state(1);
+    proto::RecordWriter w(std::move(cs), 0);
+    // Drive the sealer through the seam, watching its CipherState.
+    struct Probe final : RecordSealer {
+        proto::RecordWriter &w;
+        explicit Probe(proto::RecordWriter &writer) : w(writer) {}
+        RecordLayout layout() const noexcept override {
+            return {proto::RECORD_BODY_OFFSET, proto::RECORD_BODY_MAX, proto::RECORD_MAX,
+                    proto::RECORD_OVERHEAD};
+        }
+        size_t seal(proto::RecordType t, uint8_t *rec, size_t n) noexcept override {
+            return w.seal(t, rec, n);
+        }
+        void activate() override { w.cipher_state().activate(); }
+        void park() noexcept override { w.cipher_state().park(); }
+        bool rekey_due(uint64_t s) const noexcept override { return w.rekey_due(s); }
+        size_t seal_rekey(uint8_t *rec, uint64_t s) noexcept override {
+            return w.seal_rekey(rec, s);
+        }
+    } probe(w);
+    UpPipe up(f.pool, f.stats);
+    up.open(probe, Features{}, false);
+    CHECK_FALSE(w.cipher_state().active());
+    write_all(plain.peer, pattern(5000, 1));
+    plain.ready();
+    enc.ready();
+    OpenClocks clk;
+    CHECK(up.pump(plain.engine, enc.engine, clk) == Step::Progress); // sealed a batch
+    CHECK(w.cipher_state().active());
+    CHECK(run(up, plain, enc) == Step::Blocked); // sent, and nothing more to read
+    CHECK_FALSE(w.cipher_state().active());
+    CHECK(f.pool.in_use() == 0);
+    // The next burst takes it back, with the same key and counter.
+    write_all(plain.peer, pattern(100, 2));
+    run(up, plain, enc);
+    proto::RecordReader peer(state(1), false);
+    const Decoded d = decode(peer, drain(enc.peer));
+    CHECK(d.data.size() == 5100);
+}
+}
