@@ -128,16 +128,20 @@ int socket_error(int fd) noexcept {
     return err;
 }
 
-void set_stream_options(int fd, bool keepalive) noexcept {
-    sockaddr_storage ss{};
-    socklen_t len = sizeof ss;
-    if (::getsockname(fd, reinterpret_cast<sockaddr *>(&ss), &len) != 0 ||
-        (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
+void set_stream_options(int fd, int family, bool keepalive) noexcept {
+    if (family != AF_INET && family != AF_INET6)
         return;
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (keepalive)
         ::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+}
+
+void set_listener_stream_options(int fd, bool keepalive) noexcept {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    if (::getsockname(fd, reinterpret_cast<sockaddr *>(&ss), &len) == 0)
+        set_stream_options(fd, ss.ss_family, keepalive);
 }
 
 void close_with_reset(int fd) noexcept {

@@ -72,9 +72,15 @@ int connect_start(const SockAddr &target, const SockAddr *bind, int &err) noexce
 // The pending error of a socket (SO_ERROR), 0 if none.
 int socket_error(int fd) noexcept;
 
-// TCP_NODELAY always, and SO_KEEPALIVE unless ${keepalive} is false (-j);
-// no-ops on Unix sockets.
-void set_stream_options(int fd, bool keepalive) noexcept;
+// TCP_NODELAY always, and SO_KEEPALIVE unless ${keepalive} is false (-j),
+// on a socket of address family ${family}; a no-op for Unix sockets.
+void set_stream_options(int fd, int family, bool keepalive) noexcept;
+
+// The same on a listening socket, whose family is looked up. Sockets it
+// accepts inherit both options (Linux and FreeBSD copy them from the
+// listener; tests/unit/test_net_socket.cpp checks it), so the accept path
+// sets nothing per connection.
+void set_listener_stream_options(int fd, bool keepalive) noexcept;
 
 // Close ${fd} so that the peer sees a reset (RST), not a clean EOF:
 // SO_LINGER {1, 0} then close(2).

@@ -264,6 +264,7 @@ void Connection::handshake_io() {
     session_ = hs_->take_session(util::now_ms() / 1000);
     hs_lease_.release(); // the handshake is over: free its slot in the pool
     open_session();
+    down_.preload(hs_->leftover());
     if (role_ == Role::Decrypt) {
         enter_await_confirm();
         return;

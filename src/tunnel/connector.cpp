@@ -39,7 +39,7 @@ Step Connector::try_next(Endpoint &out) {
             }
             continue;
         }
-        net::set_stream_options(fd, cfg_->keepalive);
+        net::set_stream_options(fd, addr.family(), cfg_->keepalive);
         out.attach(net::UniqueFd(fd), watch_);
         return Step::Progress;
     }

@@ -3,6 +3,7 @@
 #include "util/clock.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 #include <sys/socket.h>
 #include <unistd.h>
@@ -38,17 +39,21 @@ Step HandshakeStage::flush(Endpoint &enc, uint64_t &last_tx_ms) {
     return Step::Progress;
 }
 
-// Read exactly one message: what follows it belongs to the records.
+// Read one message, in one read(2) when it has all arrived: an honest peer
+// sends nothing more until it has our answer, and what a dishonest one
+// sends past the message is kept for the records (leftover()).
 Step HandshakeStage::read_message(Endpoint &enc, uint64_t &last_rx_ms) {
     while (true) {
         const size_t want = driver_->message_size({in_.data(), in_len_});
         if (want == 0 || want > in_.size())
             return end(EndReason::HandshakeFailed, crypto::HandshakeError::Malformed);
-        if (in_len_ == want && want > proto::HS_LENGTH_LEN)
+        if (in_len_ >= want && want > proto::HS_LENGTH_LEN) {
+            msg_len_ = want;
             return Step::Progress;
+        }
         if (!enc.readable)
             return Step::Blocked;
-        const ssize_t n = ::read(enc.get(), in_.data() + in_len_, want - in_len_);
+        const ssize_t n = ::read(enc.get(), in_.data() + in_len_, in_.size() - in_len_);
         if (n < 0) {
             if (would_block(errno)) {
                 enc.readable = false;
@@ -79,10 +84,13 @@ Step HandshakeStage::advance(Endpoint &enc, ConnectionEnv &env, SlotLease &slot,
     const Step s = read_message(enc, last_rx_ms);
     if (s != Step::Progress)
         return s;
-    switch (driver_->receive({in_.data(), in_len_})) {
+    switch (driver_->receive({in_.data(), msg_len_})) {
     case HsStep::Done: done_ = true; return Step::Progress;
     case HsStep::Authenticated: return admit_and_answer(env, slot, now_ms);
-    case HsStep::NeedMore: in_len_ = 0; return Step::Blocked;
+    case HsStep::NeedMore:
+        in_len_ -= msg_len_; // the next message may have begun
+        std::memmove(in_.data(), in_.data() + msg_len_, in_len_);
+        return Step::Blocked;
     case HsStep::Failed: break;
     }
     return end(EndReason::HandshakeFailed, driver_->error());

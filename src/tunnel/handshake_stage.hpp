@@ -46,6 +46,10 @@ public:
     bool closed_before_answer() const noexcept { return in_len_ == 0 && peer_closed_; }
 
     Session take_session(uint64_t now_s) { return driver_->take_session(now_s); }
+    // Bytes read past the last message: the start of the peer's records.
+    std::span<const uint8_t> leftover() const noexcept {
+        return {in_.data() + msg_len_, in_len_ - msg_len_};
+    }
 
 private:
     Step read_message(Endpoint &enc, uint64_t &last_rx_ms);
@@ -61,6 +65,7 @@ private:
     size_t out_len_ = 0, out_off_ = 0;
     std::array<uint8_t, HS_MESSAGE_MAX> in_;
     size_t in_len_ = 0;
+    size_t msg_len_ = 0; // the message in in_, once complete
     bool done_ = false;
     bool peer_closed_ = false;
     EndReason failure_ = EndReason::HandshakeFailed;

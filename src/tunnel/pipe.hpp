@@ -29,6 +29,8 @@
 #include "tunnel/timers.hpp"
 
 #include <cstdint>
+#include <cstring>
+#include <span>
 #include <sys/uio.h>
 #include <utility>
 
@@ -138,6 +140,17 @@ public:
     DownPipe(BufferPool &pool, Stats &stats) noexcept : buf_(pool), stats_(stats) {}
 
     void open(RecordOpener &opener, const Features &features) noexcept;
+
+    // Take ${bytes} as the first bytes read from the encrypted socket (what
+    // the handshake read past its last message). Throws std::bad_alloc.
+    void preload(std::span<const uint8_t> bytes) {
+        if (bytes.empty())
+            return;
+        if (take())
+            len_ = parse_ = 0;
+        std::memcpy(buf_.get() + len_, bytes.data(), bytes.size());
+        len_ += bytes.size();
+    }
 
     // Queue ${len} raw bytes at ${p} (which must stay valid) for the
     // plaintext socket ahead of any record's plaintext: the PROXY header.

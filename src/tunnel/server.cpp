@@ -33,6 +33,8 @@ event_base *Server::loop() noexcept {
 
 void Server::listen(net::UniqueFd listener, std::string unix_path, unsigned long unix_ino) {
     listen_fd_ = std::move(listener);
+    // Accepted sockets inherit these: set once here, not per connection.
+    net::set_listener_stream_options(listen_fd_.get(), ctx_.cfg.keepalive);
     unix_path_ = std::move(unix_path);
     unix_ino_ = unix_ino;
     for (auto &w : workers_)

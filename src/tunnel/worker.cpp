@@ -154,7 +154,6 @@ bool Worker::accept_one(int lfd) {
         }
         return false;
     }
-    net::set_stream_options(fd, ctx_.cfg.keepalive);
     start_connection(net::UniqueFd(fd),
                      net::format_sockaddr(reinterpret_cast<sockaddr *>(&ss), len), std::move(slot));
     return true;

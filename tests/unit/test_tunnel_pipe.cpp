@@ -7,6 +7,7 @@
 
 #include "proto/record.hpp"
 #include "tunnel/pipe.hpp"
+#include "util/clock.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -29,6 +30,12 @@ crypto::CipherState state(uint8_t seed) {
     for (size_t i = 0; i < 32; ++i)
         k.data()[i] = static_cast<uint8_t>(seed + i);
     return crypto::CipherState(proto::CipherId::ChaCha20Poly1305, k);
+}
+
+// The rekey clock starts now: a sealer whose key is older than an hour
+// (REKEY_AFTER_SECONDS) rekeys before its next record.
+uint64_t now_s() {
+    return util::now_ms() / 1000;
 }
 
 void nonblock(int fd) {
@@ -157,7 +164,7 @@ TEST_SUITE("tunnel::pipe") {
 TEST_CASE("up: CONFIRM first, then PONG and PING, then the data, all in order") {
     Fixture f;
     Pair plain, enc;
-    auto sealer = sealpipe_sealer(state(1), 0);
+    auto sealer = sealpipe_sealer(state(1), now_s());
     proto::RecordReader peer(state(1), true);
     UpPipe up(f.pool, f.stats);
     up.open(*sealer, Features{}, true);
@@ -182,7 +189,7 @@ TEST_CASE("up: CONFIRM first, then PONG and PING, then the data, all in order") 
 TEST_CASE("up: plaintext EOF becomes CLOSE after the data") {
     Fixture f;
     Pair plain, enc;
-    auto sealer = sealpipe_sealer(state(1), 0);
+    auto sealer = sealpipe_sealer(state(1), now_s());
     proto::RecordReader peer(state(1), false);
     UpPipe up(f.pool, f.stats);
     up.open(*sealer, Features{}, false);
@@ -202,7 +209,7 @@ TEST_CASE("up: plaintext EOF becomes CLOSE after the data") {
 TEST_CASE("up: backpressure stops reading plaintext while the encrypted side is full") {
     Fixture f;
     Pair plain, enc(4096);
-    auto sealer = sealpipe_sealer(state(1), 0);
+    auto sealer = sealpipe_sealer(state(1), now_s());
     UpPipe up(f.pool, f.stats);
     up.open(*sealer, Features{}, false);
     const Bytes msg = pattern(1 << 20, 3);
@@ -240,7 +247,7 @@ TEST_CASE("down: DATA is delivered and a CLOSE becomes a FIN on the plaintext si
     Fixture f;
     Pair plain, enc;
     auto opener = sealpipe_opener(state(2), false);
-    proto::RecordWriter peer(state(2), 0);
+    proto::RecordWriter peer(state(2), now_s());
     DownPipe down(f.pool, f.stats);
     down.open(*opener, Features{});
     const Bytes msg = pattern(20000, 5);
@@ -264,7 +271,7 @@ TEST_CASE("down: an encrypted EOF without CLOSE is a truncation") {
     Fixture f;
     Pair plain, enc;
     auto opener = sealpipe_opener(state(2), false);
-    proto::RecordWriter peer(state(2), 0);
+    proto::RecordWriter peer(state(2), now_s());
     DownPipe down(f.pool, f.stats);
     down.open(*opener, Features{});
     write_all(enc.peer, record(peer, RecordType::Data, pattern(500, 9)));
@@ -285,7 +292,7 @@ TEST_CASE("down: a partial record before EOF is a truncation even after both CLO
     Fixture f;
     Pair plain, enc;
     auto opener = sealpipe_opener(state(2), false);
-    proto::RecordWriter peer(state(2), 0);
+    proto::RecordWriter peer(state(2), now_s());
     DownPipe down(f.pool, f.stats);
     down.open(*opener, Features{});
     write_all(enc.peer, record(peer, RecordType::Close, {}));
@@ -306,7 +313,7 @@ TEST_CASE("down: both CLOSEs and an EOF are a clean end") {
     Fixture f;
     Pair plain, enc;
     auto opener = sealpipe_opener(state(2), false);
-    proto::RecordWriter peer(state(2), 0);
+    proto::RecordWriter peer(state(2), now_s());
     DownPipe down(f.pool, f.stats);
     down.open(*opener, Features{});
     write_all(enc.peer, record(peer, RecordType::Close, {}));
@@ -321,7 +328,7 @@ TEST_CASE("down: a tampered record ends the pipe, and nothing after it is delive
     Fixture f;
     Pair plain, enc;
     auto opener = sealpipe_opener(state(2), false);
-    proto::RecordWriter peer(state(2), 0);
+    proto::RecordWriter peer(state(2), now_s());
     DownPipe down(f.pool, f.stats);
     down.open(*opener, Features{});
     Bytes bad = record(peer, RecordType::Data, pattern(64, 1));
@@ -337,7 +344,7 @@ TEST_CASE("down: the peer's RESET ends the pipe with its reason") {
     Fixture f;
     Pair plain, enc;
     auto opener = sealpipe_opener(state(2), false);
-    proto::RecordWriter peer(state(2), 0);
+    proto::RecordWriter peer(state(2), now_s());
     DownPipe down(f.pool, f.stats);
     down.open(*opener, Features{});
     write_all(enc.peer,
@@ -351,7 +358,7 @@ TEST_CASE("down: backpressure stops reading records while the plaintext side is 
     Fixture f;
     Pair plain(4096), enc;
     auto opener = sealpipe_opener(state(2), false);
-    proto::RecordWriter peer(state(2), 0);
+    proto::RecordWriter peer(state(2), now_s());
     DownPipe down(f.pool, f.stats);
     down.open(*opener, Features{});
     const Bytes msg = pattern(16384 * 40, 4);
@@ -381,9 +388,9 @@ TEST_CASE("down: backpressure stops reading records while the plaintext side is 
 TEST_CASE("salvage: a RESET the peer sent before going is found after a failed write") {
     Fixture f;
     Pair plain, enc;
-    auto sealer = sealpipe_sealer(state(1), 0);
+    auto sealer = sealpipe_sealer(state(1), now_s());
     auto opener = sealpipe_opener(state(2), false);
-    proto::RecordWriter peer(state(2), 0);
+    proto::RecordWriter peer(state(2), now_s());
     UpPipe up(f.pool, f.stats);
     DownPipe down(f.pool, f.stats);
     up.open(*sealer, Features{}, false);
@@ -404,7 +411,7 @@ TEST_CASE("salvage: a RESET the peer sent before going is found after a failed w
 TEST_CASE("salvage: without a RESET, a failed write is a truncation") {
     Fixture f;
     Pair plain, enc;
-    auto sealer = sealpipe_sealer(state(1), 0);
+    auto sealer = sealpipe_sealer(state(1), now_s());
     auto opener = sealpipe_opener(state(2), false);
     UpPipe up(f.pool, f.stats);
     DownPipe down(f.pool, f.stats);
@@ -421,7 +428,7 @@ TEST_CASE("salvage: without a RESET, a failed write is a truncation") {
 TEST_CASE("a RESET is sealed after what is already pending, in nonce order") {
     Fixture f;
     Pair plain, enc(4096);
-    auto sealer = sealpipe_sealer(state(1), 0);
+    auto sealer = sealpipe_sealer(state(1), now_s());
     proto::RecordReader peer(state(1), false);
     UpPipe up(f.pool, f.stats);
     up.open(*sealer, Features{}, false);
@@ -452,7 +459,7 @@ TEST_CASE("a direction lets its expanded key go when it goes idle, and takes it 
     Fixture f;
     Pair plain, enc;
     crypto::CipherState cs = state(1);
-    proto::RecordWriter w(std::move(cs), 0);
+    proto::RecordWriter w(std::move(cs), now_s());
     // Drive the sealer through the seam, watching its CipherState.
     struct Probe final : RecordSealer {
         proto::RecordWriter &w;
