@@ -267,8 +267,12 @@ void Worker::abort_connection(uint64_t id, EndReason why, bool linger) {
 
 void Worker::run() {
     loop_thread_ = std::this_thread::get_id();
+    // A stop requested before the loop started (the client's only
+    // connection failed at once, in adopt()) still holds: clearing it here
+    // made sealpipe wait forever, deaf to SIGTERM.
+    if (!stop_requested_)
+        event_base_dispatch(base_);
     stop_requested_ = false;
-    event_base_dispatch(base_);
     loop_thread_ = std::thread::id();
 }
 
