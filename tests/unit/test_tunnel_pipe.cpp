@@ -12,9 +12,11 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <memory>
 #include <string>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <tuple>
 #include <unistd.h>
 #include <vector>
 
@@ -158,6 +160,17 @@ struct Fixture {
     Stats stats;
 };
 
+// A down pipe opening records from a peer (the test) under one key.
+struct DownRig {
+    Fixture f;
+    Pair plain, enc;
+    std::unique_ptr<RecordOpener> opener = sealpipe_opener(state(2), false);
+    proto::RecordWriter peer{state(2), now_s()};
+    DownPipe down{f.pool, f.stats};
+    DownRig() { down.open(*opener, Features{}); }
+    auto parts() { return std::tie(plain, enc, peer, down, f); }
+};
+
 } // namespace
 
 TEST_SUITE("tunnel::pipe") {
@@ -244,12 +257,8 @@ TEST_CASE("up: backpressure stops reading plaintext while the encrypted side is 
 }
 
 TEST_CASE("down: DATA is delivered and a CLOSE becomes a FIN on the plaintext side") {
-    Fixture f;
-    Pair plain, enc;
-    auto opener = sealpipe_opener(state(2), false);
-    proto::RecordWriter peer(state(2), now_s());
-    DownPipe down(f.pool, f.stats);
-    down.open(*opener, Features{});
+    DownRig r;
+    auto [plain, enc, peer, down, f] = r.parts();
     const Bytes msg = pattern(20000, 5);
     Bytes wire = record(peer, RecordType::Data, Bytes(msg.begin(), msg.begin() + 16384));
     Bytes more = record(peer, RecordType::Data, Bytes(msg.begin() + 16384, msg.end()));
@@ -268,12 +277,8 @@ TEST_CASE("down: DATA is delivered and a CLOSE becomes a FIN on the plaintext si
 }
 
 TEST_CASE("down: an encrypted EOF without CLOSE is a truncation") {
-    Fixture f;
-    Pair plain, enc;
-    auto opener = sealpipe_opener(state(2), false);
-    proto::RecordWriter peer(state(2), now_s());
-    DownPipe down(f.pool, f.stats);
-    down.open(*opener, Features{});
+    DownRig r;
+    auto [plain, enc, peer, down, f] = r.parts();
     write_all(enc.peer, record(peer, RecordType::Data, pattern(500, 9)));
     ::shutdown(enc.peer, SHUT_WR); // a FIN where a CLOSE should be
     run(down, plain, enc, true);
@@ -289,12 +294,8 @@ TEST_CASE("down: an encrypted EOF without CLOSE is a truncation") {
 }
 
 TEST_CASE("down: a partial record before EOF is a truncation even after both CLOSEs") {
-    Fixture f;
-    Pair plain, enc;
-    auto opener = sealpipe_opener(state(2), false);
-    proto::RecordWriter peer(state(2), now_s());
-    DownPipe down(f.pool, f.stats);
-    down.open(*opener, Features{});
+    DownRig r;
+    auto [plain, enc, peer, down, f] = r.parts();
     write_all(enc.peer, record(peer, RecordType::Close, {}));
     CHECK(run(down, plain, enc, true) == Step::Blocked);
     CHECK(down.close_received());
@@ -310,12 +311,8 @@ TEST_CASE("down: a partial record before EOF is a truncation even after both CLO
 }
 
 TEST_CASE("down: both CLOSEs and an EOF are a clean end") {
-    Fixture f;
-    Pair plain, enc;
-    auto opener = sealpipe_opener(state(2), false);
-    proto::RecordWriter peer(state(2), now_s());
-    DownPipe down(f.pool, f.stats);
-    down.open(*opener, Features{});
+    DownRig r;
+    auto [plain, enc, peer, down, f] = r.parts();
     write_all(enc.peer, record(peer, RecordType::Close, {}));
     ::shutdown(enc.peer, SHUT_WR);
     run(down, plain, enc, true);
@@ -325,12 +322,8 @@ TEST_CASE("down: both CLOSEs and an EOF are a clean end") {
 }
 
 TEST_CASE("down: a tampered record ends the pipe, and nothing after it is delivered") {
-    Fixture f;
-    Pair plain, enc;
-    auto opener = sealpipe_opener(state(2), false);
-    proto::RecordWriter peer(state(2), now_s());
-    DownPipe down(f.pool, f.stats);
-    down.open(*opener, Features{});
+    DownRig r;
+    auto [plain, enc, peer, down, f] = r.parts();
     Bytes bad = record(peer, RecordType::Data, pattern(64, 1));
     bad[10] ^= 1;
     write_all(enc.peer, bad);
@@ -341,12 +334,8 @@ TEST_CASE("down: a tampered record ends the pipe, and nothing after it is delive
 }
 
 TEST_CASE("down: the peer's RESET ends the pipe with its reason") {
-    Fixture f;
-    Pair plain, enc;
-    auto opener = sealpipe_opener(state(2), false);
-    proto::RecordWriter peer(state(2), now_s());
-    DownPipe down(f.pool, f.stats);
-    down.open(*opener, Features{});
+    DownRig r;
+    auto [plain, enc, peer, down, f] = r.parts();
     write_all(enc.peer,
               record(peer, RecordType::Reset, {static_cast<uint8_t>(proto::ResetReason::Timeout)}));
     CHECK(run(down, plain, enc, true) == Step::Ended);
