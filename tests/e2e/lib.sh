@@ -28,6 +28,9 @@ if [ -n "$SP_WRAP" ]; then
     for prog in SEALPIPED SEALPIPE; do
         real=${!prog:-}
         [ -n "$real" ] || continue
+        # The binary itself, for a run as another user, who could not
+        # write valgrind's log (SEALPIPED_UNWRAPPED, SEALPIPE_UNWRAPPED).
+        eval "${prog}_UNWRAPPED=\$real"
         printf '#!/bin/sh\nexec %s %s "$@"\n' "$SP_WRAP" "$real" > "$T/bin/${prog,,}"
         chmod +x "$T/bin/${prog,,}"
         eval "$prog=\$T/bin/\${prog,,}"
