@@ -83,7 +83,7 @@ fuzz: ## Build the libFuzzer targets with clang-14 and run each for FUZZ_SECONDS
 fuzz-short: ## Run each fuzz target for 45 s (what CI does)
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=45
 
-bench: ## Compare sealpiped with spiped, stunnel and socat (see bench/README.md)
+bench: ## Compare sealpiped with spiped, stunnel, socat and a plain relay (see bench/README.md)
 	@$(DEPS) bench
 	@$(MAKE) --no-print-directory build
 	bench/run $(BUILD)
