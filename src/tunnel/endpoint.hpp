@@ -11,6 +11,9 @@
 #include "net/socket.hpp"
 #include "tunnel/event.hpp"
 #include "tunnel/step.hpp"
+#include "util/clock.hpp"
+
+#include <sys/socket.h>
 
 #include <cerrno>
 
@@ -61,6 +64,32 @@ struct Endpoint {
 
 inline bool would_block(int err) noexcept {
     return err == EAGAIN || err == EWOULDBLOCK;
+}
+
+// Send bytes [${off}, ${len}) of ${p} on ${e} while it is writable,
+// advancing ${off} and setting ${last_tx_ms} on each send that moved bytes.
+// Progress: all sent. Blocked: the socket is full (its readiness is
+// cleared). Ended: the send failed with errno ${err}.
+inline Step send_pending(Endpoint &e, const uint8_t *p, size_t &off, size_t len,
+                         uint64_t &last_tx_ms, int &err) noexcept {
+    while (off < len) {
+        if (!e.writable)
+            return Step::Blocked;
+        const ssize_t n = ::send(e.get(), p + off, len - off, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (would_block(errno)) {
+                e.writable = false;
+                return Step::Blocked;
+            }
+            if (errno == EINTR)
+                continue;
+            err = errno;
+            return Step::Ended;
+        }
+        off += static_cast<size_t>(n);
+        last_tx_ms = util::now_ms();
+    }
+    return Step::Progress;
 }
 
 } // namespace sealpipe::tunnel

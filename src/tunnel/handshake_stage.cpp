@@ -17,26 +17,11 @@ HandshakeStage::HandshakeStage(std::unique_ptr<HandshakeDriver> driver, bool ini
 }
 
 Step HandshakeStage::flush(Endpoint &enc, uint64_t &last_tx_ms) {
-    while (out_off_ < out_len_) {
-        if (!enc.writable)
-            return Step::Blocked;
-        const ssize_t n =
-            ::send(enc.get(), out_.data() + out_off_, out_len_ - out_off_, MSG_NOSIGNAL);
-        if (n < 0) {
-            if (would_block(errno)) {
-                enc.writable = false;
-                return Step::Blocked;
-            }
-            if (errno == EINTR)
-                continue;
-            err_ = errno;
-            peer_closed_ = true;
-            return end(EndReason::HandshakeFailed, crypto::HandshakeError::None);
-        }
-        out_off_ += static_cast<size_t>(n);
-        last_tx_ms = util::now_ms();
-    }
-    return Step::Progress;
+    const Step s = send_pending(enc, out_.data(), out_off_, out_len_, last_tx_ms, err_);
+    if (s != Step::Ended)
+        return s;
+    peer_closed_ = true;
+    return end(EndReason::HandshakeFailed, crypto::HandshakeError::None);
 }
 
 // Read one message, in one read(2) when it has all arrived: an honest peer

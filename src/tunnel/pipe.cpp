@@ -42,22 +42,13 @@ Step UpPipe::pump(Endpoint &plain, Endpoint &enc, OpenClocks &clk) {
 }
 
 Step UpPipe::flush(Endpoint &plain, Endpoint &enc, OpenClocks &clk) {
-    while (start_ < end_) {
-        if (!enc.writable)
-            return Step::Blocked;
-        const ssize_t n = ::send(enc.get(), buf_.get() + start_, end_ - start_, MSG_NOSIGNAL);
-        if (n < 0) {
-            if (would_block(errno)) {
-                enc.writable = false;
-                return Step::Blocked;
-            }
-            if (errno == EINTR)
-                continue;
-            write_failed_ = true;
-            return fail(EndReason::Truncated, errno);
-        }
-        start_ += static_cast<size_t>(n);
-        clk.last_tx_ms = util::now_ms();
+    int err = 0;
+    const Step s = send_pending(enc, buf_.get(), start_, end_, clk.last_tx_ms, err);
+    if (s == Step::Blocked)
+        return s;
+    if (s == Step::Ended) {
+        write_failed_ = true;
+        return fail(EndReason::Truncated, err);
     }
     start_ = end_ = 0;
     if (close_in_batch_) {
