@@ -6,6 +6,7 @@
 
 #include <exception>
 #include <stdexcept>
+#include <string>
 
 namespace sealpipe::tunnel {
 
@@ -32,34 +33,35 @@ struct LoopEvent::State {
     }
 };
 
-LoopEvent LoopEvent::timer(event_base *base, std::function<void()> fn) {
+// A LoopEvent whose event is made by ${make} (given the state to call).
+template <typename Make>
+LoopEvent LoopEvent::make(std::function<void()> fn, const char *what, Make make_event) {
     LoopEvent e;
     e.state_ = std::make_unique<State>();
     e.state_->fn = std::move(fn);
-    e.state_->ev = evtimer_new(base, &State::trampoline, e.state_.get());
+    e.state_->ev = make_event(e.state_.get());
     if (e.state_->ev == nullptr)
-        throw std::runtime_error("cannot create a timer event");
+        throw std::runtime_error(std::string("cannot create a ") + what + " event");
     return e;
 }
 
+LoopEvent LoopEvent::timer(event_base *base, std::function<void()> fn) {
+    return make(std::move(fn), "timer",
+                [base](State *st) { return evtimer_new(base, &State::trampoline, st); });
+}
+
 LoopEvent LoopEvent::periodic(event_base *base, uint64_t interval_us, std::function<void()> fn) {
-    LoopEvent e;
-    e.state_ = std::make_unique<State>();
-    e.state_->fn = std::move(fn);
-    e.state_->ev = event_new(base, -1, EV_PERSIST, &State::trampoline, e.state_.get());
-    if (e.state_->ev == nullptr)
-        throw std::runtime_error("cannot create a timer event");
+    LoopEvent e = make(std::move(fn), "timer", [base](State *st) {
+        return event_new(base, -1, EV_PERSIST, &State::trampoline, st);
+    });
     e.arm_us(interval_us);
     return e;
 }
 
 LoopEvent LoopEvent::signal(event_base *base, int signo, std::function<void()> fn) {
-    LoopEvent e;
-    e.state_ = std::make_unique<State>();
-    e.state_->fn = std::move(fn);
-    e.state_->ev = evsignal_new(base, signo, &State::trampoline, e.state_.get());
-    if (e.state_->ev == nullptr)
-        throw std::runtime_error("cannot create a signal event");
+    LoopEvent e = make(std::move(fn), "signal", [base, signo](State *st) {
+        return evsignal_new(base, signo, &State::trampoline, st);
+    });
     event_add(e.state_->ev, nullptr);
     return e;
 }

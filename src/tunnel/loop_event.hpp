@@ -39,6 +39,8 @@ public:
 
 private:
     struct State;
+    template <typename Make>
+    static LoopEvent make(std::function<void()> fn, const char *what, Make make_event);
     std::unique_ptr<State> state_;
 };
 
