@@ -30,6 +30,23 @@ inline bool is_cipher_option(const std::string &name) {
     std::exit(EXIT_USAGE);
 }
 
+// --protocol ${name}: sealpipe or spiped. spiped's protocol has no cipher
+// choice and no heartbeats, so --cipher and --heartbeat given with it are
+// usage errors rather than silently ignored.
+inline void check_protocol(const char *prog, const std::string &name, bool cipher_given,
+                           bool heartbeat_given) {
+    if (name != "sealpipe" && name != "spiped")
+        usage_error(prog, "--protocol '" + name + "': use sealpipe or spiped");
+    if (name != "spiped")
+        return;
+    if (cipher_given)
+        usage_error(prog, "--cipher does not apply to --protocol spiped (always AES-256-CTR "
+                          "with HMAC-SHA256)");
+    if (heartbeat_given)
+        usage_error(prog, "--heartbeat does not apply to --protocol spiped (it has no "
+                          "heartbeats; TCP keep-alive is on unless -j)");
+}
+
 // "--source: At Most 1 required but received 2" -> "--source given more
 // than once"; "--key: 1 required TEXT missing" -> "--key needs a value".
 inline std::string plain_cli_error(const std::string &msg) {

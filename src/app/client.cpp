@@ -7,6 +7,7 @@
 #include "net/address.hpp"
 #include "sys/daemon.hpp"
 #include "tunnel/loop_event.hpp"
+#include "tunnel/protocol.hpp"
 #include "tunnel/server.hpp"
 #include "util/log.hpp"
 
@@ -159,7 +160,8 @@ int report(const ClientOptions &o, const std::optional<tunnel::EndReport> &out, 
 // the exit status of the one-line error it printed.
 int configure(const ClientOptions &o, tunnel::Context &ctx) {
     try {
-        ctx.keys.set(load_keys({sys::absolute_path(o.key)}, o.insecure_key));
+        ctx.keys.set(
+            load_keys({sys::absolute_path(o.key)}, key_options(o.insecure_key, o.protocol)));
     } catch (const crypto::KeyFileError &e) {
         std::fprintf(stderr, "sealpipe: %s\n", e.what());
         return EXIT_KEY;
@@ -170,6 +172,8 @@ int configure(const ClientOptions &o, tunnel::Context &ctx) {
     c.connect_timeout_ms = c.handshake_timeout_ms = static_cast<uint64_t>(o.timeout_s * 1000 + 0.5);
     c.heartbeat_s = static_cast<uint16_t>(o.heartbeat_s);
     c.keepalive = !o.no_keepalive;
+    if (o.protocol == "spiped")
+        c.protocol = &tunnel::spiped_protocol();
     c.handshake.fs_policy = o.fast         ? proto::FsPolicy::Refuse
                             : o.require_fs ? proto::FsPolicy::Require
                                            : proto::FsPolicy::Prefer;

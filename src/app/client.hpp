@@ -26,6 +26,7 @@ struct ClientOptions {
     double timeout_s = defaults::TIMEOUT_S;       // -o
     unsigned heartbeat_s = defaults::HEARTBEAT_S; // --heartbeat
     std::string cipher = defaults::CIPHER;        // --cipher
+    std::string protocol = defaults::PROTOCOL;    // --protocol
     bool insecure_key = false;                    // --insecure-key-permissions
     int verbosity = 0;                            // -q / --verbose
 };

@@ -36,6 +36,7 @@ other end closes.
   -o, --timeout SECONDS   connect and handshake timeout (default {default:--timeout})
       --heartbeat SECONDS encrypted heartbeat interval, 0 = off (default {default:--heartbeat})
       --cipher NAME       auto, chacha20-poly1305 or aes-256-gcm (default {default:--cipher})
+      --protocol NAME     sealpipe, or spiped to talk to a spiped 1.6 -d (default {default:--protocol})
       --insecure-key-permissions  accept a key file that group or others may access
   -q, --quiet             no message on failure, only the exit status
       --verbose           log the connection's progress
@@ -68,6 +69,7 @@ ParsedClientArgs parse_client_args(int argc, char **argv) {
     app.add_option("-o,--timeout", timeout)->multi_option_policy(single);
     app.add_option("--heartbeat", heartbeat)->multi_option_policy(single);
     app.add_option("--cipher", o.cipher)->multi_option_policy(single);
+    app.add_option("--protocol", o.protocol)->multi_option_policy(single);
     app.add_flag("--insecure-key-permissions", o.insecure_key);
     app.add_flag("-q,--quiet", quiet);
     app.add_flag("--verbose", verbose);
@@ -107,6 +109,7 @@ ParsedClientArgs parse_client_args(int argc, char **argv) {
     if (!is_cipher_option(o.cipher))
         usage_error(PROG,
                     "--cipher '" + o.cipher + "': use auto, chacha20-poly1305 or aes-256-gcm");
+    check_protocol(PROG, o.protocol, o.cipher != defaults::CIPHER, !heartbeat.empty());
     return out;
 }
 

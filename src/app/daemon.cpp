@@ -122,7 +122,7 @@ Startup configure(const DaemonOptions &o, tunnel::Context &ctx) {
     for (const auto &k : o.keys)
         st.key_paths.push_back(sys::absolute_path(k));
     try {
-        st.keys = load_keys(st.key_paths, o.insecure_key);
+        st.keys = load_keys(st.key_paths, key_options(o.insecure_key, o.protocol));
     } catch (const crypto::KeyFileError &e) {
         die(EXIT_KEY, e.what());
     }
@@ -236,7 +236,7 @@ std::vector<tunnel::LoopEvent> wire_signals(tunnel::Server &server, tunnel::Cont
     signals.push_back(tunnel::LoopEvent::signal(server.loop(), SIGHUP, [&ctx, &st, &o] {
         // Type=notify-reload: RELOADING=1 with the monotonic time, then READY=1.
         sys::sd_notify("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(util::now_us()));
-        reload_keys(ctx, st.key_paths, o.insecure_key);
+        reload_keys(ctx, st.key_paths, key_options(o.insecure_key, o.protocol));
         sys::sd_notify("READY=1");
     }));
     signals.push_back(tunnel::LoopEvent::signal(server.loop(), SIGUSR1, [&ctx, &info, &server] {

@@ -59,6 +59,7 @@ sealpipe additions:
       --max-handshakes N  connections allowed in the handshake at once; -d drops
                           the oldest when full (default {default:--max-handshakes})
       --cipher NAME       auto, chacha20-poly1305 or aes-256-gcm (default {default:--cipher})
+      --protocol NAME     sealpipe, or spiped to talk to spiped 1.6 peers (default {default:--protocol})
       --insecure-key-permissions  accept key files (and key directories) that group
                           or others may access
       --socket-mode MODE  permissions of a Unix socket -s, e.g. 0660
@@ -139,6 +140,7 @@ void declare(CLI::App &app, DaemonOptions &o, RawArgs &r) {
     app.add_option("--status", o.status)->multi_option_policy(single);
     app.add_flag("--status-unsafe", o.status_any_address);
     app.add_flag("--proxy-protocol", o.proxy_protocol);
+    app.add_option("--protocol", o.protocol)->multi_option_policy(single);
     app.add_flag("--check", o.check);
     app.add_option("--keygen", r.keygen)->multi_option_policy(single);
     app.add_flag("-q,--quiet", r.quiet);
@@ -215,6 +217,7 @@ void convert(DaemonOptions &o, const RawArgs &r) {
     }
     if (!is_cipher_option(o.cipher))
         usage_error("--cipher '" + o.cipher + "': use auto, chacha20-poly1305 or aes-256-gcm");
+    check_protocol(PROG, o.protocol, o.cipher != defaults::CIPHER, !r.heartbeat.empty());
     if (o.proxy_protocol && !o.decrypt)
         usage_error("--proxy-protocol applies to -d (the side that connects to the target)");
     if (o.status_any_address && o.status.empty())

@@ -46,6 +46,7 @@ struct DaemonOptions {
     std::string status;                                 // --status
     bool status_any_address = false;                    // --status-unsafe
     bool proxy_protocol = false;                        // --proxy-protocol
+    std::string protocol = defaults::PROTOCOL;          // --protocol
 };
 
 // What main() should do after parsing.

@@ -14,7 +14,8 @@ struct Row {
 };
 
 #define SEALPIPE_ROW(name, option, value) {option, #value},
-constexpr Row ROWS[] = {SEALPIPE_NUMERIC_DEFAULTS(SEALPIPE_ROW){"--cipher", "auto"}};
+constexpr Row ROWS[] = {SEALPIPE_NUMERIC_DEFAULTS(SEALPIPE_ROW){"--cipher", "auto"},
+                        {"--protocol", "sealpipe"}};
 #undef SEALPIPE_ROW
 
 } // namespace

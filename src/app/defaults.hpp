@@ -29,6 +29,8 @@ SEALPIPE_NUMERIC_DEFAULTS(SEALPIPE_DEFINE)
 #undef SEALPIPE_DEFINE
 // --cipher
 inline constexpr const char *CIPHER = "auto";
+// --protocol
+inline constexpr const char *PROTOCOL = "sealpipe";
 } // namespace defaults
 
 // ${text} with every "{default:--option}" replaced by that option's

@@ -3,6 +3,7 @@
 #include "crypto/handshake.hpp"
 #include "crypto/keyfile.hpp"
 #include "crypto/sodium.hpp"
+#include "tunnel/protocol.hpp"
 #include "util/log.hpp"
 
 #include <algorithm>
@@ -53,15 +54,29 @@ std::vector<std::string> key_directory(const std::string &dir, bool insecure) {
 
 } // namespace
 
-std::shared_ptr<tunnel::KeySet> load_keys(const std::vector<std::string> &paths, bool insecure) {
+crypto::KeyLoadOptions key_options(bool insecure, const std::string &protocol) {
+    return {.allow_insecure_permissions = insecure,
+            .min_length = protocol == "spiped" ? 0 : proto::KEY_FILE_MIN};
+}
+
+std::shared_ptr<tunnel::KeySet> load_keys(const std::vector<std::string> &paths,
+                                          const crypto::KeyLoadOptions &opts) {
     auto set = std::make_shared<tunnel::KeySet>();
     for (const auto &p : paths) {
         struct stat st {};
         const bool is_dir = p != "-" && ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
         const std::vector<std::string> files =
-            is_dir ? key_directory(p, insecure) : std::vector<std::string>{p};
-        for (const auto &f : files)
-            set->keys.push_back(crypto::load_key_file(f, {.allow_insecure_permissions = insecure}));
+            is_dir ? key_directory(p, opts.allow_insecure_permissions)
+                   : std::vector<std::string>{p};
+        for (const auto &f : files) {
+            set->keys.push_back(crypto::load_key_file(f, opts));
+            const size_t len = set->keys.back().material_length();
+            if (len < proto::KEY_FILE_MIN) // only with --protocol spiped
+                log_warn("key file %s has %zu bytes; spiped accepts that, but a key needs at "
+                         "least 32 random bytes: make a new one on one end with 'dd "
+                         "if=/dev/urandom of=%s bs=32 count=1' and copy it to the other",
+                         f.c_str(), len, f == "-" ? "FILE" : f.c_str());
+        }
     }
     if (set->keys.size() > crypto::Responder::MAX_KEYS)
         throw crypto::KeyFileError("too many keys (" + std::to_string(set->keys.size()) +
@@ -118,6 +133,8 @@ Plan make_plan(const DaemonOptions &o) {
     c.heartbeat_s = static_cast<uint16_t>(o.heartbeat_s);
     c.keepalive = !o.no_keepalive;
     c.proxy_protocol = o.proxy_protocol;
+    if (o.protocol == "spiped")
+        c.protocol = &tunnel::spiped_protocol();
     c.handshake.fs_policy = o.fast         ? proto::FsPolicy::Refuse
                             : o.require_fs ? proto::FsPolicy::Require
                                            : proto::FsPolicy::Prefer;
@@ -167,7 +184,13 @@ void print_plan(const DaemonOptions &o, const Plan &p, const tunnel::KeySet &key
     for (proto::CipherId id : {proto::CipherId::Aes256Gcm, proto::CipherId::ChaCha20Poly1305})
         if (c.handshake.ciphers & proto::cipher_bit(id))
             ciphers += std::string(" ") + proto::cipher_name(id);
-    std::printf("  handshake:   forward secrecy %s; ciphers%s\n", fs, ciphers.c_str());
+    if (c.protocol != nullptr)
+        std::printf("  protocol:    spiped 1.6 (--protocol spiped): AES-256-CTR with "
+                    "HMAC-SHA256, no authenticated end of stream, no heartbeats\n"
+                    "  handshake:   forward secrecy %s (DH group 14)\n",
+                    fs);
+    else
+        std::printf("  handshake:   forward secrecy %s; ciphers%s\n", fs, ciphers.c_str());
     if (o.drain_timeout_s > 0)
         std::printf("  shutdown:    abort connections still open %g s after SIGTERM\n",
                     o.drain_timeout_s);
@@ -176,7 +199,8 @@ void print_plan(const DaemonOptions &o, const Plan &p, const tunnel::KeySet &key
                 c.max_handshakes, o.timeout_s);
     std::printf(
         "  timers:      heartbeat %s, idle timeout %s, half-close timeout %s\n",
-        c.heartbeat_s ? (std::to_string(c.heartbeat_s) + " s").c_str() : "off",
+        c.heartbeat_s && c.protocol == nullptr ? (std::to_string(c.heartbeat_s) + " s").c_str()
+                                               : "off",
         c.idle_timeout_ms ? (std::to_string(c.idle_timeout_ms / 1000) + " s").c_str() : "off",
         c.half_close_timeout_ms ? (std::to_string(c.half_close_timeout_ms / 1000) + " s").c_str()
                                 : "off");
@@ -187,7 +211,8 @@ void print_plan(const DaemonOptions &o, const Plan &p, const tunnel::KeySet &key
                 o.syslog ? ", logging to syslog" : "");
 }
 
-void reload_keys(tunnel::Context &ctx, const std::vector<std::string> &paths, bool insecure) {
+void reload_keys(tunnel::Context &ctx, const std::vector<std::string> &paths,
+                 const crypto::KeyLoadOptions &opts) {
     auto old = ctx.keys.get();
     // A key read from standard input ("-k -") cannot be read again: keep it,
     // in its place in the list, and re-read the files around it.
@@ -197,10 +222,10 @@ void reload_keys(tunnel::Context &ctx, const std::vector<std::string> &paths, bo
             if (p == "-") {
                 for (const auto &k : old->keys)
                     if (k.source() == "-")
-                        fresh->keys.push_back(crypto::Psk::from_key_material(k.bytes(), "-"));
+                        fresh->keys.push_back(k.clone()); // the key as loaded, not re-derived
                 continue;
             }
-            auto part = load_keys({p}, insecure);
+            auto part = load_keys({p}, opts);
             for (auto &k : part->keys)
                 fresh->keys.push_back(std::move(k));
         }

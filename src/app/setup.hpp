@@ -25,7 +25,11 @@ struct Plan {
 // Load the keys named by ${paths}, in order: a file is one key, a directory
 // contributes its *.key files in name order (DESIGN.md §3.4: at most 8 in
 // all). The -e side uses the first. Throws crypto::KeyFileError.
-std::shared_ptr<tunnel::KeySet> load_keys(const std::vector<std::string> &paths, bool insecure);
+std::shared_ptr<tunnel::KeySet> load_keys(const std::vector<std::string> &paths,
+                                          const crypto::KeyLoadOptions &opts);
+// The key-file rules for --insecure-key-permissions ${insecure} and
+// --protocol ${protocol}: spiped's accepts key files of any length.
+crypto::KeyLoadOptions key_options(bool insecure, const std::string &protocol);
 
 // The transport-cipher mask for --cipher ${name}. Throws
 // std::invalid_argument if the CPU cannot run the requested cipher.
@@ -41,6 +45,7 @@ void print_plan(const DaemonOptions &o, const Plan &plan, const tunnel::KeySet &
 
 // SIGHUP: load the key files again and swap them in for new connections.
 // On any error keep the current keys and log why. Never throws.
-void reload_keys(tunnel::Context &ctx, const std::vector<std::string> &paths, bool insecure);
+void reload_keys(tunnel::Context &ctx, const std::vector<std::string> &paths,
+                 const crypto::KeyLoadOptions &opts);
 
 } // namespace sealpipe::app

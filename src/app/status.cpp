@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "app/status.hpp"
+#include "tunnel/protocol.hpp"
 #include "util/log.hpp"
 
 #include "config.h"
@@ -130,6 +131,8 @@ void handshake_metrics(std::string &m, tunnel::Context &ctx) {
             proto::cipher_name(proto::CipherId::Aes256Gcm), load(st.ciphers_aes));
     appendf(m, "sealpipe_sessions_total{cipher=\"%s\"} %" PRIu64 "\n",
             proto::cipher_name(proto::CipherId::ChaCha20Poly1305), load(st.ciphers_chacha));
+    appendf(m, "sealpipe_sessions_total{cipher=\"%s\"} %" PRIu64 "\n",
+            tunnel::SPIPED_TRANSPORT_NAME, load(st.ciphers_spiped));
     m += "# HELP sealpipe_replay_cache_entries First handshake messages remembered to refuse "
          "replays (-d; bounded, DESIGN.md 3.5).\n"
          "# TYPE sealpipe_replay_cache_entries gauge\n";

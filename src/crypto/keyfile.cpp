@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <utility>
 
 namespace sealpipe::crypto {
 
@@ -53,6 +54,9 @@ Psk Psk::from_key_material(std::span<const uint8_t> material, std::string source
     std::snprintf(hex, sizeof hex, "%02x%02x%02x%02x", fp[0], fp[1], fp[2], fp[3]);
     psk.fingerprint_ = hex;
     psk.source_ = std::move(source);
+    psk.length_ = material.size();
+    psk.spiped_ = SecureBuffer(32);
+    detail::sha256({material}, detail::Out32(psk.spiped_.data(), 32));
 
     SymmetricState ss(proto::NOISE_PROTOCOL_NAME, proto::CipherId::ChaCha20Poly1305);
     ss.mix_hash(std::span<const uint8_t>(reinterpret_cast<const uint8_t *>(proto::PROLOGUE.data()),
@@ -63,6 +67,20 @@ Psk Psk::from_key_material(std::span<const uint8_t> material, std::string source
     ss.snapshot(std::span<uint8_t, SymmetricState::SNAPSHOT_LEN>(psk.start_.data(),
                                                                  SymmetricState::SNAPSHOT_LEN));
     return psk;
+}
+
+Psk Psk::clone() const {
+    Psk p;
+    for (auto [from, to] :
+         {std::pair{&key_, &p.key_}, {&start_, &p.start_}, {&spiped_, &p.spiped_}}) {
+        *to = SecureBuffer(from->size());
+        std::memcpy(to->data(), from->data(), from->size());
+    }
+    p.length_ = length_;
+    p.fingerprint_ = fingerprint_;
+    p.source_ = source_;
+    p.mtime_ = mtime_;
+    return p;
 }
 
 Psk load_key_file(const std::string &path, const KeyLoadOptions &opts) {
@@ -116,7 +134,7 @@ Psk load_key_file(const std::string &path, const KeyLoadOptions &opts) {
     }
     if (got > proto::KEY_FILE_MAX)
         throw KeyFileError("key file " + path + " is larger than 1 MiB; is it really a key file?");
-    if (got < proto::KEY_FILE_MIN)
+    if (got < opts.min_length)
         throw KeyFileError("key file " + path + " is too short (" + std::to_string(got) +
                            " bytes, at least 32 random bytes are needed); " +
                            dd_hint(path, regular && !is_stdin));

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "crypto/secret.hpp"
+#include "proto/constants.hpp"
 
 #include <cstdint>
 #include <ctime>
@@ -26,6 +27,10 @@ struct KeyLoadOptions {
     // (--insecure-key-permissions). Off by default: sealpipe refuses such
     // files, unlike spiped.
     bool allow_insecure_permissions = false;
+    // The shortest key file accepted. spiped's protocol hashes a key file
+    // of any length, so --protocol spiped lowers this to 0 and warns
+    // instead (DESIGN.md §10.2).
+    size_t min_length = proto::KEY_FILE_MIN;
 };
 
 // A pre-shared key derived from a key file.
@@ -35,6 +40,9 @@ public:
     // Derive the PSK from raw key-file bytes (at least KEY_FILE_MIN of them
     // is the caller's business; tests use this directly).
     static Psk from_key_material(std::span<const uint8_t> material, std::string source);
+    // A copy in new guarded memory (a reload keeps a key it cannot read
+    // again, such as "-k -"). Throws std::bad_alloc.
+    Psk clone() const;
 
     std::span<const uint8_t, 32> bytes() const noexcept {
         return std::span<const uint8_t, 32>(key_.data(), 32);
@@ -47,6 +55,13 @@ public:
     // Modification time of the key file (0 for stdin), for key-age metrics.
     std::time_t mtime() const noexcept { return mtime_; }
     bool empty() const noexcept { return key_.empty(); }
+    // spiped's K: SHA-256 of every byte of the key file (DESIGN.md §10.1),
+    // for --protocol spiped. Guarded, wiped memory, like the key.
+    std::span<const uint8_t, 32> spiped_key() const noexcept {
+        return std::span<const uint8_t, 32>(spiped_.data(), 32);
+    }
+    // How many bytes the key file had.
+    size_t material_length() const noexcept { return length_; }
     // The handshake state after InitializeSymmetric, MixHash(prologue) and
     // MixKeyAndHash(psk) (DESIGN.md §3.1, §3.3), which depends on the key
     // alone: computed once here, so that trying a key on a first message
@@ -59,6 +74,8 @@ public:
 private:
     SecureBuffer key_;
     SecureBuffer start_;
+    SecureBuffer spiped_;
+    size_t length_ = 0;
     std::string fingerprint_;
     std::string source_;
     std::time_t mtime_ = 0;
@@ -66,7 +83,7 @@ private:
 };
 
 // Read the key file at ${path} ("-" reads standard input to its end) and
-// derive the PSK. Refuses files shorter than KEY_FILE_MIN or longer than
+// derive the PSK. Refuses files shorter than ${opts}.min_length or longer than
 // KEY_FILE_MAX, anything but a regular file, a pipe or a character device,
 // and (unless
 // ${opts}.allow_insecure_permissions) regular files whose mode grants any

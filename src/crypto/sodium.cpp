@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "crypto/sodium.hpp"
 #include "crypto/internal.hpp"
+#include "crypto/spiped.hpp"
 
 #include <sodium.h>
 
@@ -17,6 +18,7 @@ void init() {
     if (sodium_init() < 0)
         throw std::runtime_error("cannot initialise libsodium");
     detail::init_record_aead();
+    spiped::init_spiped();
 }
 
 void random_bytes(std::span<uint8_t> out) noexcept {

@@ -139,11 +139,9 @@ void Connection::enter_handshake() {
             return;
         }
         opts.proxy = net::proxy_address_of(plain_.get());
-        hs_ =
-            std::make_unique<HandshakeStage>(env_.protocol.initiator(std::move(keys), opts), true);
+        hs_ = std::make_unique<HandshakeStage>(env_.protocol.initiator(std::move(keys), opts));
     } else {
-        hs_ =
-            std::make_unique<HandshakeStage>(env_.protocol.responder(std::move(keys), opts), false);
+        hs_ = std::make_unique<HandshakeStage>(env_.protocol.responder(std::move(keys), opts));
         enc_.watch(enc_watch());
         enc_.readable = true;
     }
@@ -175,13 +173,17 @@ void Connection::enter_open() {
         plain_.readable = plain_.writable = true;
     } else {
         plain_.readable = true;
-        if (env_.cfg.proxy_protocol) // the header goes before any data (DESIGN.md §4.3)
+        if (env_.cfg.proxy_protocol) { // the header goes before any data (DESIGN.md §4.3)
+            if (!session_.features.client_address)
+                session_.proxy = net::proxy_address_of(enc_.get());
             down_.prepend(proxy_hdr_, proto::encode_proxy_v2(session_.proxy, proxy_hdr_));
+        }
     }
     clk_.last_rx_ms = clk_.last_tx_ms = clk_.last_data_ms = util::now_ms();
     rearm_timer();
     log_debug("conn %llu %s: open, %s, %s", static_cast<unsigned long long>(id_), peer_.c_str(),
-              proto::cipher_name(session_.cipher),
+              session_.transport != nullptr ? session_.transport
+                                            : proto::cipher_name(session_.cipher),
               session_.forward_secret ? "forward secret" : "no forward secrecy (-f)");
     pump();
 }
@@ -243,24 +245,27 @@ void Connection::connect_failed() {
 void Connection::handshake_io() {
     if (!hs_)
         return;
-    Step s = hs_->flush(enc_, clk_.last_tx_ms);
+    Step s;
+    do {
+        s = hs_->flush(enc_, clk_.last_tx_ms);
+        if (s == Step::Blocked)
+            return;
+        if (s == Step::Ended) {
+            handshake_failed();
+            return;
+        }
+        if (state_ == State::AwaitConfirm) {
+            answer_sent();
+            return;
+        }
+        s = hs_->advance(enc_, env_, slot_, clk_.last_rx_ms, util::now_ms());
+        if (s == Step::Ended) {
+            handshake_failed();
+            return;
+        }
+    } while (s == Step::Blocked && hs_->has_output()); // a reply to send first
     if (s == Step::Blocked)
         return;
-    if (s == Step::Ended) {
-        handshake_failed();
-        return;
-    }
-    if (state_ == State::AwaitConfirm) {
-        answer_sent();
-        return;
-    }
-    s = hs_->advance(enc_, env_, slot_, clk_.last_rx_ms, util::now_ms());
-    if (s == Step::Blocked)
-        return;
-    if (s == Step::Ended) {
-        handshake_failed();
-        return;
-    }
     session_ = hs_->take_session(util::now_ms() / 1000);
     hs_lease_.release(); // the handshake is over: free its slot in the pool
     open_session();
@@ -317,7 +322,9 @@ void Connection::open_session() {
     policy_.idle_ms = env_.cfg.idle_timeout_ms;
     policy_.half_close_ms = env_.cfg.half_close_timeout_ms;
     auto &st = env_.stats;
-    (session_.cipher == proto::CipherId::Aes256Gcm ? st.ciphers_aes : st.ciphers_chacha)
+    (session_.transport != nullptr                   ? st.ciphers_spiped
+     : session_.cipher == proto::CipherId::Aes256Gcm ? st.ciphers_aes
+                                                     : st.ciphers_chacha)
         .fetch_add(1, std::memory_order_relaxed);
 }
 

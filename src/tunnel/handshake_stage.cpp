@@ -10,10 +10,9 @@
 
 namespace sealpipe::tunnel {
 
-HandshakeStage::HandshakeStage(std::unique_ptr<HandshakeDriver> driver, bool initiator)
+HandshakeStage::HandshakeStage(std::unique_ptr<HandshakeDriver> driver)
     : driver_(std::move(driver)) {
-    if (initiator)
-        out_len_ = driver_->start(out_);
+    out_len_ = driver_->start(out_);
 }
 
 Step HandshakeStage::flush(Endpoint &enc, uint64_t &last_tx_ms) {
@@ -64,30 +63,41 @@ Step HandshakeStage::read_message(Endpoint &enc, uint64_t &last_rx_ms) {
 
 Step HandshakeStage::advance(Endpoint &enc, ConnectionEnv &env, SlotLease &slot,
                              uint64_t &last_rx_ms, uint64_t now_ms) {
-    if (done_)
-        return Step::Progress;
-    const Step s = read_message(enc, last_rx_ms);
-    if (s != Step::Progress)
-        return s;
-    switch (driver_->receive({in_.data(), msg_len_})) {
-    case HsStep::Done: done_ = true; return Step::Progress;
-    case HsStep::Authenticated: return admit_and_answer(env, slot, now_ms);
-    case HsStep::NeedMore:
-        in_len_ -= msg_len_; // the next message may have begun
-        std::memmove(in_.data(), in_.data() + msg_len_, in_len_);
-        return Step::Blocked;
-    case HsStep::Failed: break;
+    while (!done_) {
+        const Step s = read_message(enc, last_rx_ms);
+        if (s != Step::Progress)
+            return s;
+        size_t reply = 0;
+        switch (driver_->receive({in_.data(), msg_len_}, out_, reply)) {
+        case HsStep::Done: done_ = true; break;
+        case HsStep::Authenticated: return admit_and_answer(env, slot, now_ms);
+        case HsStep::NeedMore:
+            // The next message may have arrived with this one: it is read
+            // from in_ on the next round, which must not wait for the
+            // socket (an edge-triggered event will not come again).
+            in_len_ -= msg_len_;
+            std::memmove(in_.data(), in_.data() + msg_len_, in_len_);
+            msg_len_ = 0;
+            if (reply > 0) {
+                out_len_ = reply; // the caller flushes it (has_output())
+                out_off_ = 0;
+                return Step::Blocked;
+            }
+            break;
+        case HsStep::Failed: return end(EndReason::HandshakeFailed, driver_->error());
+        }
     }
-    return end(EndReason::HandshakeFailed, driver_->error());
+    return Step::Progress;
 }
 
 // DESIGN.md §3.4: no X25519 before these checks pass.
 Step HandshakeStage::admit_and_answer(ConnectionEnv &env, SlotLease &slot, uint64_t now_ms) {
-    std::array<uint8_t, 32> token;
-    const auto t = driver_->replay_token();
-    std::copy(t.begin(), t.end(), token.begin());
-    if (!env.replay.insert(token, now_ms))
-        return end(EndReason::Replay, crypto::HandshakeError::None);
+    if (const auto t = driver_->replay_token()) {
+        std::array<uint8_t, 32> token;
+        std::copy(t->begin(), t->end(), token.begin());
+        if (!env.replay.insert(token, now_ms))
+            return end(EndReason::Replay, crypto::HandshakeError::None);
+    }
     slot = env.owner.lease_slot();
     if (!slot)
         return end(EndReason::ConnectionLimit, crypto::HandshakeError::None);

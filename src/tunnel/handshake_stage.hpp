@@ -23,19 +23,22 @@ namespace sealpipe::tunnel {
 
 class HandshakeStage {
 public:
-    // ${driver} speaks for this side; with ${initiator}, its first message
-    // is queued at once.
-    HandshakeStage(std::unique_ptr<HandshakeDriver> driver, bool initiator);
+    // ${driver} speaks for this side; its first message, if it has one to
+    // send before hearing the peer, is queued at once.
+    explicit HandshakeStage(std::unique_ptr<HandshakeDriver> driver);
 
     // Send what is queued. Progress: all sent. Blocked: the socket is full.
     // Ended: the write failed (see error()).
     Step flush(Endpoint &enc, uint64_t &last_tx_ms);
 
     // Read the peer's next message and act on it. Progress: the handshake
-    // is done (take_session()). Blocked: more bytes are needed, or the
-    // answer is queued (flush() it). Ended: see failure().
+    // is done (take_session()). Blocked: more bytes are needed, or a reply
+    // is queued (has_output(): flush() it, then advance() again). Ended:
+    // see failure().
     Step advance(Endpoint &enc, ConnectionEnv &env, SlotLease &slot, uint64_t &last_rx_ms,
                  uint64_t now_ms);
+
+    bool has_output() const noexcept { return out_off_ < out_len_; }
 
     // Why advance() or flush() ended.
     EndReason failure() const noexcept { return failure_; }

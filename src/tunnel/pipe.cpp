@@ -273,7 +273,11 @@ Step DownPipe::pump(Endpoint &plain, Endpoint &enc, OpenClocks &clk, bool delive
         if (s == Step::Progress)
             return s;
     }
-    return read(enc, clk);
+    const Step s = read(enc, clk);
+    // A bare FIN (no CLOSE record to decode) is delivered here.
+    if (eof_ && iov_n_ == 0 && parse_ == len_)
+        housekeeping(plain, enc, deliver);
+    return s;
 }
 
 Step DownPipe::flush(Endpoint &plain, OpenClocks &clk) {

@@ -51,6 +51,10 @@ struct Features {
     // its target only after it (DESIGN.md §3.6). Without, the responder
     // connects once the handshake is authenticated.
     bool confirm = true;
+    // The initiator passes its client's address in the handshake (for the
+    // PROXY header). Without, the responder's PROXY header names the
+    // initiator's own address.
+    bool client_address = true;
 };
 
 class RecordSealer {
@@ -89,6 +93,9 @@ struct Session {
     std::unique_ptr<RecordOpener> opener;
     Features features;
     proto::CipherId cipher = proto::CipherId::ChaCha20Poly1305;
+    // For logs and metrics: the transport's name, if it is not one of
+    // sealpipe's AEADs (cipher is then meaningless).
+    const char *transport = nullptr;
     bool forward_secret = false;
     uint16_t heartbeat_s = 0;               // agreed interval, 0 = off
     std::optional<crypto::ProxyInfo> proxy; // responder: the client's address
@@ -108,16 +115,22 @@ class HandshakeDriver {
 public:
     virtual ~HandshakeDriver() = default;
     // The first bytes this side sends, written into ${out}; 0 if it speaks
-    // second.
+    // second. Called for both roles (spiped's responder sends its nonce at
+    // once).
     virtual size_t start(std::span<uint8_t, HS_MESSAGE_MAX> out) = 0;
     // Framing: how many bytes the next message has, given the ${have} bytes
     // of it read so far (never read past it: what follows belongs to the
     // records). Returns 0 if the bytes so far are malformed.
     virtual size_t message_size(std::span<const uint8_t> have) const noexcept = 0;
-    // Process one complete message.
-    virtual HsStep receive(std::span<const uint8_t> msg) = 0;
-    // Responder, after Authenticated: the value the replay cache keys on.
-    virtual std::span<const uint8_t, 32> replay_token() const noexcept = 0;
+    // Process one complete message. With NeedMore, ${reply} may be set to
+    // the bytes to send before the next message (spiped's initiator sends
+    // its DH value once it has the responder's nonce); 0 if none.
+    virtual HsStep receive(std::span<const uint8_t> msg, std::span<uint8_t, HS_MESSAGE_MAX> out,
+                           size_t &reply) = 0;
+    // Responder, after Authenticated: the value the replay cache keys on,
+    // or nothing if the protocol cannot be replayed (the responder's fresh
+    // nonce is in what authenticated the message).
+    virtual std::optional<std::span<const uint8_t, 32>> replay_token() const noexcept = 0;
     // Responder, once admitted: write the answer into ${out}, set
     // ${written}; Done or Failed.
     virtual HsStep answer(std::span<uint8_t, HS_MESSAGE_MAX> out, size_t &written) = 0;
@@ -139,6 +152,10 @@ public:
 
 // sealpipe's protocol (DESIGN.md §3-§6).
 const WireProtocol &sealpipe_protocol() noexcept;
+// spiped 1.6's protocol, --protocol spiped (DESIGN.md §10;
+// protocol_spiped.cpp). Its sessions' Session::transport.
+const WireProtocol &spiped_protocol() noexcept;
+inline constexpr const char *SPIPED_TRANSPORT_NAME = "spiped-aes-256-ctr-hmac-sha256";
 // Its record codec (DESIGN.md §5): a sealer whose rekey clock starts at
 // ${now_s}, and an opener that, with ${expect_confirm} (the responder),
 // requires CONFIRM first.

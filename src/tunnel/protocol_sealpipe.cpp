@@ -84,11 +84,15 @@ public:
     size_t message_size(std::span<const uint8_t> have) const noexcept override {
         return framed_size(have, proto::MSG2_BODY_MIN);
     }
-    HsStep receive(std::span<const uint8_t> msg) override {
+    HsStep receive(std::span<const uint8_t> msg, std::span<uint8_t, HS_MESSAGE_MAX>,
+                   size_t &reply) override {
+        reply = 0;
         err_ = ini_.read_message2(body_of(msg), result_);
         return err_ == crypto::HandshakeError::None ? HsStep::Done : HsStep::Failed;
     }
-    std::span<const uint8_t, 32> replay_token() const noexcept override { return none_; }
+    std::optional<std::span<const uint8_t, 32>> replay_token() const noexcept override {
+        return std::nullopt;
+    }
     HsStep answer(std::span<uint8_t, HS_MESSAGE_MAX>, size_t &written) override {
         written = 0;
         err_ = crypto::HandshakeError::WrongState;
@@ -102,7 +106,6 @@ private:
     crypto::Initiator ini_;
     crypto::HandshakeResult result_;
     crypto::HandshakeError err_ = crypto::HandshakeError::None;
-    std::array<uint8_t, 32> none_{};
 };
 
 class ResponderDriver final : public HandshakeDriver {
@@ -115,11 +118,13 @@ public:
     }
     // DESIGN.md §3.4: authenticate msg1 (no X25519 so far); the engine then
     // checks the replay cache and the -n limit before answer() does the DH.
-    HsStep receive(std::span<const uint8_t> msg) override {
+    HsStep receive(std::span<const uint8_t> msg, std::span<uint8_t, HS_MESSAGE_MAX>,
+                   size_t &reply) override {
+        reply = 0;
         err_ = res_.read_message1(body_of(msg));
         return err_ == crypto::HandshakeError::None ? HsStep::Authenticated : HsStep::Failed;
     }
-    std::span<const uint8_t, 32> replay_token() const noexcept override {
+    std::optional<std::span<const uint8_t, 32>> replay_token() const noexcept override {
         return res_.initiator_ephemeral();
     }
     HsStep answer(std::span<uint8_t, HS_MESSAGE_MAX> out, size_t &written) override {

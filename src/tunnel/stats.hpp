@@ -29,6 +29,7 @@ struct Stats {
     std::atomic<uint64_t> handshake_count{0};
     std::atomic<uint64_t> ciphers_chacha{0};
     std::atomic<uint64_t> ciphers_aes{0};
+    std::atomic<uint64_t> ciphers_spiped{0};    // --protocol spiped sessions
     std::atomic<uint64_t> handshake_retries{0}; // -e: DESIGN.md §3.8
 
     void record_handshake(uint64_t us) noexcept {
