@@ -38,8 +38,10 @@ probe() { # KEYFILE -> exit status of a one-line round trip through a fresh -e
     "$SEALPIPED" -e -s "$ep" -t "$d" -k "$1" -p "$T/probe.pid" 2>> "$T/probe.log"
     local rc=0
     "$SPTEST" send "$ep" "$T/line" "$T/probe.out" 2>/dev/null || rc=$?
-    kill -TERM "$(cat "$T/probe.pid")"
-    wait_gone "$(cat "$T/probe.pid")"
+    local pid
+    pid=$(cat "$T/probe.pid")
+    kill -TERM "$pid"
+    wait_gone "$pid"
     [ "$rc" -eq 0 ] && cmp -s "$T/line" "$T/probe.out"
 }
 

@@ -39,6 +39,16 @@ if [ -n "$SP_WRAP" ]; then
     SP_WRAPPED=1 # e.g. RSS figures include the wrapper's own memory
 fi
 
+# alive PID: the process exists and is not a zombie. A daemonized
+# sealpiped is the child of PID 1, which may take a second or more to reap
+# it (kill -0 succeeds on a zombie), and a dead daemon is what we wait for.
+alive() {
+    local st
+    [[ $1 =~ ^[0-9]+$ ]] || return 1
+    st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 1
+    [ "${st%% *}" != Z ]
+}
+
 cleanup() {
     local rc=$?
     set +e
@@ -52,7 +62,7 @@ cleanup() {
     for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done # second: abort
     for ((i = 0; i < 100 * SP_SLOW; i++)); do
         local alive=0
-        for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+        for p in "${pids[@]}"; do alive "$p" && alive=1; done
         [ "$alive" -eq 0 ] && break
         sleep 0.05
     done
@@ -159,7 +169,7 @@ stop_daemon() {
 wait_gone() {
     local i
     for ((i = 0; i < ${2:-10000} * SP_SLOW / 20; i++)); do
-        kill -0 "$1" 2>/dev/null || return 0
+        alive "$1" || return 0
         sleep 0.02
     done
     fail "process $1 still running"
