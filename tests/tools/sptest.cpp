@@ -340,10 +340,14 @@ int cmd_load(std::vector<std::string> args) {
     const long parallel = std::stol(arg_value(args, "--parallel", "10"));
     const size_t bytes = std::stoul(arg_value(args, "--bytes", "1024"));
     const long hold_ms = std::stol(arg_value(args, "--hold-ms", "0"));
+    // Start one connection every GAP ms at most: a peer with a short listen
+    // backlog (spiped's is 10) then sees a ramp, not a SYN burst.
+    const long gap_ms = std::stol(arg_value(args, "--gap-ms", "0"));
     if (args.size() != 1)
-        die("usage: load ADDR --count N --parallel P --bytes B [--hold-ms N]");
+        die("usage: load ADDR --count N --parallel P --bytes B [--hold-ms N] [--gap-ms N]");
     const std::string addr = args[0];
     std::atomic<long> next{0}, ok{0}, failed{0};
+    const auto t0 = Clock::now();
     long connected = 0;
     std::mutex mu;
     std::condition_variable all_connected;
@@ -352,7 +356,10 @@ int cmd_load(std::vector<std::string> args) {
         threads.emplace_back([&, t] {
             std::mt19937_64 rng(static_cast<uint64_t>(t) * 7919 + 1);
             std::vector<uint8_t> data(bytes), back(bytes);
-            while (next.fetch_add(1) < count) {
+            long i;
+            while ((i = next.fetch_add(1)) < count) {
+                if (gap_ms > 0)
+                    std::this_thread::sleep_until(t0 + std::chrono::milliseconds(i * gap_ms));
                 for (auto &b : data)
                     b = static_cast<uint8_t>(rng());
                 int err = 0;
