@@ -10,8 +10,8 @@
 #   data; a second start skips the running pipes;
 # - status prints one line per pipe and exits 0 while both run;
 # - configtest runs sealpiped --check with the same arguments (flags, the
-#   -u uid:gid composed from sealpiped_uid/_gid) and fails with a bad key
-#   path or an unknown user;
+#   -u uid:gid composed from sealpiped_uid/_gid, the pipe's protocol) and
+#   fails with a bad key path, an unknown user or an unknown protocol;
 # - reload sends SIGHUP: each daemon logs "SIGHUP: reloaded" and keeps
 #   serving; "reload RMQ" reaches RMQ only;
 # - a pipe name as second argument acts on that pipe only (stop, start,
@@ -83,6 +83,7 @@ sealpiped_pipe_RMQADMIN_mode="server"
 sealpiped_pipe_RMQADMIN_source="$d_adm"
 sealpiped_pipe_RMQADMIN_target="$echo_adm"
 sealpiped_pipe_RMQADMIN_key="$k_adm"
+sealpiped_pipe_RMQADMIN_protocol="${ADM_PROTOCOL:-}"
 sealpiped_uid="${SP_UID-}"
 sealpiped_gid="${SP_GID-}"
 sealpiped_piddir="$T/run"
@@ -181,8 +182,16 @@ grep -Eq "process: +daemon, as $(id -un)$" "$T/check3.log" || fail "empty gid: $
 SP_UID=no_such_user_x SP_GID="" write_conf
 [ "$(rc_status check4 configtest)" -ne 0 ] || fail "configtest accepted an unknown user"
 grep -q "sealpiped_uid: no such user" "$T/check4.log" || fail "unknown user: $(cat "$T/check4.log")"
+ADM_PROTOCOL=spiped write_conf
+rc check5 configtest || fail "configtest with protocol spiped failed: $(cat "$T/check5.log")"
+[ "$(grep -Ec "protocol: +spiped 1.6" "$T/check5.log")" -eq 1 ] \
+    || fail "sealpiped_pipe_RMQADMIN_protocol=spiped did not reach that pipe alone: $(cat "$T/check5.log")"
+ADM_PROTOCOL=tls write_conf
+[ "$(rc_status check6 configtest)" -ne 0 ] || fail "configtest accepted protocol tls"
+grep -q "invalid value for sealpiped_pipe_RMQADMIN_protocol" "$T/check6.log" \
+    || fail "bad protocol: $(cat "$T/check6.log")"
 write_conf
-pass "configtest: sealpiped --check with the pipes' flags and -u uid:gid"
+pass "configtest: sealpiped --check with the pipes' flags, -u uid:gid and the protocol"
 
 # reload: SIGHUP; each daemon re-reads its key and logs it.
 [ "$(rc_status reload1 reload)" -eq 0 ] || fail "reload failed: $(cat "$T/reload1.log")"

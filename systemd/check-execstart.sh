@@ -127,6 +127,12 @@ for envfile in "$@"; do
         ENV[TARGET]=localhost:${ENV[TARGET]##*:}
     fi
     ENV[KEYS]=$T/keys
+    # The unit's Environment= defaults, unless the file sets them.
+    while IFS= read -r line; do
+        k=${line#Environment=}
+        k=${k%%=*}
+        [ "$k" = KEYS ] || [ -n "${ENV[$k]+set}" ] || ENV[$k]=${line#Environment=*=}
+    done < <(grep '^Environment=' "$unit")
 
     expand "$pre_line"
     pre=("${WORDS[@]}")
