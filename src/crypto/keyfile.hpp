@@ -29,7 +29,7 @@ struct KeyLoadOptions {
     bool allow_insecure_permissions = false;
     // The shortest key file accepted. spiped's protocol hashes a key file
     // of any length, so --protocol spiped lowers this to 0 and warns
-    // instead (DESIGN.md §10.2).
+    // instead (DESIGN.md §12.1).
     size_t min_length = proto::KEY_FILE_MIN;
 };
 
@@ -55,7 +55,7 @@ public:
     // Modification time of the key file (0 for stdin), for key-age metrics.
     std::time_t mtime() const noexcept { return mtime_; }
     bool empty() const noexcept { return key_.empty(); }
-    // spiped's K: SHA-256 of every byte of the key file (DESIGN.md §10.1),
+    // spiped's K: SHA-256 of every byte of the key file (DESIGN.md §12.1),
     // for --protocol spiped. Guarded, wiped memory, like the key.
     std::span<const uint8_t, 32> spiped_key() const noexcept {
         return std::span<const uint8_t, 32>(spiped_.data(), 32);

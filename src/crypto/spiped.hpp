@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSD-2-Clause
-// spiped's wire protocol, version 1.6 (DESIGN.md §10; spiped's DESIGN.md
+// spiped's wire protocol, version 1.6 (DESIGN.md §12; spiped's DESIGN.md
 // and lib/proto/proto_crypt.c are the authority), as a pure byte-level
 // state machine like crypto/handshake.hpp: no sockets, no event loop, no
 // logging.

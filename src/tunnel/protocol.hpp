@@ -152,7 +152,7 @@ public:
 
 // sealpipe's protocol (DESIGN.md §3-§6).
 const WireProtocol &sealpipe_protocol() noexcept;
-// spiped 1.6's protocol, --protocol spiped (DESIGN.md §10;
+// spiped 1.6's protocol, --protocol spiped (DESIGN.md §12;
 // protocol_spiped.cpp). Its sessions' Session::transport.
 const WireProtocol &spiped_protocol() noexcept;
 inline constexpr const char *SPIPED_TRANSPORT_NAME = "spiped-aes-256-ctr-hmac-sha256";

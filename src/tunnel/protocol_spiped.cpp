@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 // spiped 1.6's wire protocol behind the seam of tunnel/protocol.hpp
-// (--protocol spiped, DESIGN.md §10): the handshake of crypto/spiped.hpp,
+// (--protocol spiped, DESIGN.md §12): the handshake of crypto/spiped.hpp,
 // whose messages have fixed sizes (a 32-byte nonce each way, then a
 // 288-byte DH message each way), and 1,060-byte packets that carry data
 // only. The session has no authenticated close, no control records and no
@@ -99,7 +99,7 @@ public:
         if (err_ != crypto::HandshakeError::None)
             return HsStep::Failed;
         if (responder_)
-            return HsStep::Authenticated; // no modexp so far (DESIGN.md §10.3)
+            return HsStep::Authenticated; // no modexp so far (DESIGN.md §12.3)
         err_ = hs_.finish(result_);
         return err_ == crypto::HandshakeError::None ? HsStep::Done : HsStep::Failed;
     }
