@@ -10,6 +10,8 @@ fresh() {
     rm -rf "$tmp/src"
     mkdir -p "$tmp/src/crypto" "$tmp/src/proto" "$tmp/src/tunnel" "$tmp/src/app" "$tmp/src/net"
     echo '#include <sodium.h>' >"$tmp/src/crypto/ok.cpp"
+    echo '#include <openssl/evp.h>' >"$tmp/src/crypto/cipher_state.cpp"
+    echo '#include <openssl/bn.h>' >"$tmp/src/crypto/spiped.cpp"
     echo '#include <event2/event.h>' >"$tmp/src/tunnel/ok.cpp"
     echo '#include "proto/constants.hpp"' >"$tmp/src/proto/ok.cpp"
     echo '#include "tunnel/server.hpp"' >"$tmp/src/app/ok.cpp"
@@ -31,5 +33,7 @@ echo '#include "app/setup.hpp"' >"$tmp/src/proto/bad.cpp"; expect_fail "proto/ -
 echo '#include "tunnel/env.hpp"' >"$tmp/src/crypto/bad.cpp"; expect_fail "crypto/ -> tunnel/"
 echo '#include <event2/event.h>' >"$tmp/src/app/bad.cpp"; expect_fail "libevent in app/"
 echo '#include <event2/event.h>' >"$tmp/src/main.cpp"; expect_fail "libevent in a main file"
+echo '#include <openssl/bn.h>' >"$tmp/src/crypto/handshake.cpp"; expect_fail "OpenSSL in another crypto/ file"
+echo '#include <openssl/evp.h>' >"$tmp/src/crypto/spiped.hpp"; expect_fail "OpenSSL in a crypto/ header"
 [ "$fails" -eq 0 ] || exit 1
 echo "selftest: every violation caught"

@@ -7,7 +7,10 @@
 #     sys/: it is pure bytes;
 #  3. crypto/ includes nothing from tunnel/, app/ or net/;
 #  4. app/ includes no libevent header: the event loop is tunnel/'s and
-#     net/'s business.
+#     net/'s business;
+#  5. within src/crypto/, OpenSSL's libcrypto is confined to its two
+#     modules, cipher_state.cpp (the record AEADs) and spiped.cpp (spiped's
+#     protocol), and no header includes it: their types stay opaque.
 # Usage: layering.sh SRC_DIR. Prints each offending line; exits 1 if any.
 set -eu
 src=${1:?usage: layering.sh SRC_DIR}
@@ -31,6 +34,15 @@ check "a crypto library header outside src/crypto/" "$others" 'sodium(\.h|/)|ope
 check "proto/ includes a higher layer" proto 'tunnel/|app/|net/|sys/'
 check "crypto/ includes a higher layer" crypto 'tunnel/|app/|net/'
 check "app/ includes a libevent header" app 'event2/|event\.h'
+if [ -d "$src/crypto" ]; then
+    for f in "$src"/crypto/*; do
+        case ${f##*/} in cipher_state.cpp | spiped.cpp) continue ;; esac
+        if grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"]openssl/' "$f" >&2; then
+            echo "layering: $f includes OpenSSL (only cipher_state.cpp and spiped.cpp may)" >&2
+            status=1
+        fi
+    done
+fi
 # The programs' main files sit at the top of src/ and count as app/.
 for f in "$src"/*.cpp; do
     [ -f "$f" ] || continue
