@@ -3,9 +3,11 @@
 // for bench/run and the figures DESIGN.md quotes:
 //   - rejecting a first message under N wrong keys (no X25519 happens);
 //   - a full handshake, both sides, in memory (forward secret and -f);
-//   - sealing and opening 16 KiB records, per cipher.
+//   - sealing and opening 16 KiB records, per cipher;
+//   - the same two for spiped's protocol (--protocol spiped).
 #include "crypto/handshake.hpp"
 #include "crypto/sodium.hpp"
+#include "crypto/spiped.hpp"
 #include "proto/record.hpp"
 
 #include <chrono>
@@ -100,6 +102,49 @@ void records(proto::CipherId cipher, const char *name, crypto::CipherState::Back
                 static_cast<double>(n) * proto::RECORD_BODY_MAX / secs / 1e6);
 }
 
+// spiped's handshake, both sides, in memory, then one packet each way
+// (so that the packet contexts are made, as in a real connection).
+void spiped_handshake(proto::FsPolicy policy) {
+    namespace sp = crypto::spiped;
+    const crypto::Psk k = key(1);
+    const int n = policy == proto::FsPolicy::Refuse ? 3000 : 300;
+    const auto t0 = Clock::now();
+    for (int i = 0; i < n; ++i) {
+        sp::Handshake c(false, {&k}, policy), s(true, {&k}, policy);
+        uint8_t m1[sp::DH_MSG_LEN], m2[sp::DH_MSG_LEN], pkt[sp::PACKET_LEN] = {1};
+        sp::Result rc, rs;
+        if (c.read_nonce(s.nonce()) != crypto::HandshakeError::None ||
+            s.read_nonce(c.nonce()) != crypto::HandshakeError::None ||
+            c.write_dh(m1) != crypto::HandshakeError::None ||
+            s.read_dh(m1) != crypto::HandshakeError::None ||
+            s.write_dh(m2) != crypto::HandshakeError::None ||
+            s.finish(rs) != crypto::HandshakeError::None ||
+            c.read_dh(m2) != crypto::HandshakeError::None ||
+            c.finish(rc) != crypto::HandshakeError::None || !rc.send.seal(pkt, 1) ||
+            rs.recv.open(pkt) != 1 || !rs.send.seal(pkt, 1) || rc.recv.open(pkt) != 1)
+            std::abort();
+    }
+    std::printf("{\"bench\": \"spiped_handshake_both_sides\", \"forward_secret\": %s, "
+                "\"us\": %.1f}\n",
+                policy == proto::FsPolicy::Refuse ? "false" : "true", us_since(t0, n));
+}
+
+void spiped_packets() {
+    namespace sp = crypto::spiped;
+    uint8_t keys[64];
+    crypto::random_bytes(keys);
+    sp::PacketCipher tx{std::span<const uint8_t, 64>(keys)}, rx{std::span<const uint8_t, 64>(keys)};
+    uint8_t pkt[sp::PACKET_LEN] = {};
+    const int n = 300000;
+    const auto t0 = Clock::now();
+    for (int i = 0; i < n; ++i)
+        if (!tx.seal(pkt, sp::PACKET_BODY_MAX) || rx.open(pkt) != sp::PACKET_BODY_MAX)
+            std::abort();
+    const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+    std::printf("{\"bench\": \"spiped_packet_seal_open\", \"mb_per_s\": %.0f}\n",
+                static_cast<double>(n) * sp::PACKET_BODY_MAX / secs / 1e6);
+}
+
 } // namespace
 
 int main() {
@@ -108,6 +153,9 @@ int main() {
     reject(8);
     handshake(proto::FsPolicy::Prefer);
     handshake(proto::FsPolicy::Refuse);
+    spiped_handshake(proto::FsPolicy::Prefer);
+    spiped_handshake(proto::FsPolicy::Refuse);
+    spiped_packets();
     for (auto backend : {crypto::CipherState::Backend::Evp, crypto::CipherState::Backend::Sodium}) {
         records(proto::CipherId::ChaCha20Poly1305, "chacha20-poly1305", backend);
         if (crypto::aes_gcm_available())
