@@ -15,11 +15,20 @@ static_assert(crypto_aead_aes256gcm_ABYTES == proto::TAG_LEN);
 static_assert(crypto_aead_chacha20poly1305_ietf_NPUBBYTES == 12);
 static_assert(crypto_aead_aes256gcm_NPUBBYTES == 12);
 
+namespace {
+// libsodium's functions declare their pointers non-null even for a length
+// of 0 (an empty key file, under --protocol spiped, is an empty span).
+const unsigned char *nonnull(Bytes b) noexcept {
+    static const unsigned char none = 0;
+    return b.empty() ? &none : b.data();
+}
+} // namespace
+
 void hmac_sha256(Bytes key, std::initializer_list<Bytes> parts, Out32 out) noexcept {
     crypto_auth_hmacsha256_state st;
-    crypto_auth_hmacsha256_init(&st, key.data(), key.size());
+    crypto_auth_hmacsha256_init(&st, nonnull(key), key.size());
     for (Bytes p : parts)
-        crypto_auth_hmacsha256_update(&st, p.data(), p.size());
+        crypto_auth_hmacsha256_update(&st, nonnull(p), p.size());
     crypto_auth_hmacsha256_final(&st, out.data());
     sodium_memzero(&st, sizeof st);
 }
@@ -28,7 +37,7 @@ void sha256(std::initializer_list<Bytes> parts, Out32 out) noexcept {
     crypto_hash_sha256_state st;
     crypto_hash_sha256_init(&st);
     for (Bytes p : parts)
-        crypto_hash_sha256_update(&st, p.data(), p.size());
+        crypto_hash_sha256_update(&st, nonnull(p), p.size());
     crypto_hash_sha256_final(&st, out.data());
     sodium_memzero(&st, sizeof st);
 }
