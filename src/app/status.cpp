@@ -139,6 +139,16 @@ void handshake_metrics(std::string &m, tunnel::Context &ctx) {
     appendf(m, "sealpipe_replay_cache_entries %zu\n", ctx.replay.size());
 }
 
+// Connections per event loop (--threads): each worker's share.
+void worker_metrics(std::string &m, tunnel::Context &ctx) {
+    m += "# HELP sealpipe_worker_connections_total Connections started by each event loop "
+         "(--threads).\n"
+         "# TYPE sealpipe_worker_connections_total counter\n";
+    for (unsigned w = 0; w < std::min<unsigned>(ctx.workers, tunnel::Stats::MAX_WORKERS); ++w)
+        appendf(m, "sealpipe_worker_connections_total{worker=\"%u\"} %" PRIu64 "\n", w,
+                load(ctx.stats.worker_connections[w]));
+}
+
 // The keys in use, by fingerprint (never the key).
 void key_metrics(std::string &m, tunnel::Context &ctx) {
     const auto keys = ctx.keys.get();
@@ -165,6 +175,7 @@ std::string render_metrics(tunnel::Context &ctx, const StatusInfo &info, bool st
     std::string m;
     connection_metrics(m, ctx.stats, info, stopping);
     handshake_metrics(m, ctx);
+    worker_metrics(m, ctx);
     key_metrics(m, ctx);
     return m;
 }

@@ -12,7 +12,7 @@ Server::Server(Context &ctx) : ctx_(ctx) {
     ctx_.slots.set_limit(ctx_.cfg.max_connections);
     const unsigned n = ctx_.workers == 0 ? 1 : ctx_.workers;
     for (unsigned i = 0; i < n; ++i)
-        workers_.push_back(std::make_unique<Worker>(ctx_));
+        workers_.push_back(std::make_unique<Worker>(ctx_, i));
     drain_timer_ = std::make_unique<LoopEvent>(LoopEvent::timer(loop(), [this] {
         log_warn("drain timeout (%g s) reached: aborting %zu open connection(s)",
                  static_cast<double>(drain_timeout_ms_) / 1000.0, open_connections());

@@ -31,6 +31,9 @@ struct Stats {
     std::atomic<uint64_t> ciphers_aes{0};
     std::atomic<uint64_t> ciphers_spiped{0};    // --protocol spiped sessions
     std::atomic<uint64_t> handshake_retries{0}; // -e: DESIGN.md §3.8
+    // Connections started by each worker (--threads: at most 64).
+    static constexpr size_t MAX_WORKERS = 64;
+    std::array<std::atomic<uint64_t>, MAX_WORKERS> worker_connections{};
 
     void record_handshake(uint64_t us) noexcept {
         size_t i = 0;

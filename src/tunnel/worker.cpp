@@ -21,8 +21,8 @@ const WireProtocol &protocol_of(const TunnelConfig &cfg) noexcept {
 }
 } // namespace
 
-Worker::Worker(Context &ctx)
-    : ctx_(ctx), base_(event_base_new()),
+Worker::Worker(Context &ctx, unsigned index)
+    : ctx_(ctx), index_(index % Stats::MAX_WORKERS), base_(event_base_new()),
       pool_(limits::POOL_FREE_MAX), env_{ctx.cfg,   protocol_of(ctx.cfg), base_,    pool_,
                                          ctx.stats, ctx.replay,           ctx.keys, ctx.targets,
                                          *this},
@@ -163,6 +163,7 @@ uint64_t Worker::start_connection(net::UniqueFd fd, std::string peer, SlotLease 
     const uint64_t id = ctx_.next_id.fetch_add(1, std::memory_order_relaxed);
     auto *c = new Connection(env_, id, std::move(fd), std::move(peer), std::move(slot));
     all_.push_back(c);
+    ctx_.stats.worker_connections[index_].fetch_add(1, std::memory_order_relaxed);
     // DESIGN.md §8: handshakes have their own slots; a full pool loses its
     // oldest member, never the newcomer.
     handshakes_.join(c->handshake_lease(), *c, ctx_.cfg.role == Role::Decrypt);

@@ -36,7 +36,8 @@ namespace sealpipe::tunnel {
 
 class Worker final : public ConnectionOwner {
 public:
-    explicit Worker(Context &ctx);
+    // Worker ${index} of the process (its metrics label).
+    Worker(Context &ctx, unsigned index);
     ~Worker();
     Worker(const Worker &) = delete;
     Worker &operator=(const Worker &) = delete;
@@ -97,6 +98,7 @@ private:
     void warn_at_limit();
 
     Context &ctx_;
+    unsigned index_;
     event_base *base_ = nullptr;
     BufferPool pool_;
     ConnectionEnv env_;

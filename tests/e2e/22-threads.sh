@@ -1,7 +1,8 @@
 #!/bin/bash
 # Goal of this test:
 # - --threads 2: several event loops share one listener; 4 parallel bulk
-#   streams and 500 short connections all arrive intact;
+#   streams and 500 short connections all arrive intact, and both loops
+#   served some of them (sealpipe_worker_connections_total), on -e and -d;
 # - the -n limit holds across threads (no more than N established);
 # - SIGTERM drains connections on every thread, then exits.
 . "$(dirname "$0")/lib.sh"
@@ -11,8 +12,8 @@ tgt="[127.0.0.1]:$(port)"
 d="[127.0.0.1]:$(port)"
 e="[127.0.0.1]:$(port)"
 start_echo echo "$tgt"
-start_daemon d -d -s "$d" -t "$tgt" -k "$k" --threads 2 -n 0
-start_daemon e -e -s "$e" -t "$d" -k "$k" --threads 2 -n 0
+start_daemon d -d -s "$d" -t "$tgt" -k "$k" --threads 2 -n 0 --status "$T/d.sock"
+start_daemon e -e -s "$e" -t "$d" -k "$k" --threads 2 -n 0 --status "$T/e.sock"
 size=$(mb 16)
 for i in 1 2 3 4; do
     random_file "$T/in$i" "$size"
@@ -25,6 +26,16 @@ done
 pass "4 parallel streams of $size bytes through 2 threads each"
 out=$("$SPTEST" load "$e" --count $((500 / SP_SCALE)) --parallel 50 --bytes 1000) || fail "load: $out"
 pass "short connections: $out"
+# Each event loop really served connections: the per-worker counters.
+for side in d e; do
+    "$SPTEST" http "$T/$side.sock" /metrics > "$T/$side.metrics" || fail "$side: no metrics"
+    w0=$(awk '$1 == "sealpipe_worker_connections_total{worker=\"0\"}" {print $2}' "$T/$side.metrics")
+    w1=$(awk '$1 == "sealpipe_worker_connections_total{worker=\"1\"}" {print $2}' "$T/$side.metrics")
+    [ -n "$w0" ] && [ -n "$w1" ] || fail "$side: no per-worker counters: $(grep worker "$T/$side.metrics")"
+    [ "$w0" -gt 0 ] && [ "$w1" -gt 0 ] || fail "-$side --threads 2: connections per worker $w0 and $w1; one loop did all the work"
+    grep -q 'worker="2"' "$T/$side.metrics" && fail "$side: a third worker with --threads 2"
+    pass "-$side: worker 0 started $w0 connections, worker 1 $w1"
+done
 
 # -n 3 across 2 threads: 6 held clients, never more than 3 at the target.
 e3="[127.0.0.1]:$(port)"
