@@ -7,9 +7,13 @@
 #   new connections use the new key;
 # - step 3: the old key is removed from -d's directory, SIGHUP: the old key
 #   no longer works, the new one does;
-# - a long-lived connection opened before step 1 stays up through all
-#   three steps and ends cleanly with every byte;
+# - after step 3 the reloaded -e connects (it uses the new key: -d accepts
+#   nothing else by then);
+# - a long-lived connection opened before step 1 carries data both ways
+#   after every step and ends cleanly with every byte;
 # - a bad key file on reload keeps the previous keys and the daemon running;
+# - a -d with -k - (the key on standard input) keeps that key across
+#   reloads;
 # - each reload logs what changed (fingerprints added and removed).
 . "$(dirname "$0")/lib.sh"
 
@@ -21,21 +25,36 @@ printf 'hello\n' > "$T/line"
 tgt="[127.0.0.1]:$(port)"
 d="[127.0.0.1]:$(port)"
 e="[127.0.0.1]:$(port)"
-start_echo echo "$tgt" --rate 20000
+start_echo echo "$tgt"
 start_daemon d -d -s "$d" -t "$tgt" -k "$T/keys"
 cp "$old" "$T/e.key"
 start_daemon e -e -s "$e" -t "$d" -k "$T/e.key"
 dpid=$(cat "$T/d.pid")
 epid=$(cat "$T/e.pid")
 
-# A long-lived connection: 160 KB echoed at 20 KB/s, about 8 seconds.
-random_file "$T/long" $((160 * 1024))
-"$SPTEST" send "$e" "$T/long" "$T/long.out" & long=$!
+# A long-lived connection, fed through a FIFO: it stays open until the
+# test closes the FIFO, however slow the machine, and feed() proves at
+# each step that it is still open and still carrying data both ways.
+mkfifo "$T/long.fifo"
+: > "$T/long"
+"$SPTEST" send "$e" "$T/long.fifo" "$T/long.out" & long=$!
+exec 3> "$T/long.fifo"
+sent=0
+echoed_at_least() { [ "$(stat -c %s "$T/long.out" 2>/dev/null || echo 0)" -ge "$1" ]; }
+feed() { # WHEN: 32 KB more through the long-lived connection, echoed back
+    head -c 32768 /dev/urandom | tee -a "$T/long" >&3
+    sent=$((sent + 32768))
+    kill -0 "$long" 2>/dev/null || fail "$1: the long-lived connection has ended"
+    # sptest writes its output through stdio: up to 8 KiB may be buffered.
+    wait_for echoed_at_least $((sent - 8192))
+}
+feed "before step 1"
 wait_for accepted_at_least echo 1
 
 probe() { # KEYFILE -> exit status of a one-line round trip through a fresh -e
     local ep="[127.0.0.1]:$(port)"
-    "$SEALPIPED" -e -s "$ep" -t "$d" -k "$1" -p "$T/probe.pid" 2>> "$T/probe.log"
+    # 3>&-: the daemon must not hold the long-lived connection's FIFO open.
+    "$SEALPIPED" -e -s "$ep" -t "$d" -k "$1" -p "$T/probe.pid" 2>> "$T/probe.log" 3>&-
     local rc=0
     "$SPTEST" send "$ep" "$T/line" "$T/probe.out" 2>/dev/null || rc=$?
     local pid
@@ -52,6 +71,7 @@ kill -HUP "$dpid"
 wait_for log_has d "SIGHUP: reloaded 2 key\(s\).*added: [0-9a-f]{8}; removed: none"
 probe "$old" || fail "step 1: old key stopped working"
 probe "$new" || fail "step 1: new key does not work"
+feed "after step 1"
 pass "step 1: -d accepts the old and the new key"
 
 # Step 2.
@@ -59,6 +79,7 @@ cat "$new" > "$T/e.key"
 kill -HUP "$epid"
 wait_for log_has e "SIGHUP: reloaded 1 key\(s\)"
 "$SPTEST" send "$e" "$T/line" "$T/s2.out" || fail "step 2: -e with the new key failed"
+feed "after step 2"
 pass "step 2: -e sends with the new key"
 
 # A bad key file on reload: previous keys kept, daemon alive.
@@ -77,8 +98,28 @@ kill -HUP "$dpid"
 wait_for log_has d "SIGHUP: reloaded 1 key\(s\).*added: none; removed: [0-9a-f]{8}"
 probe "$old" && fail "step 3: the removed key still works"
 probe "$new" || fail "step 3: the new key stopped working"
-pass "step 3: old key removed"
+# The reloaded -e, now that -d accepts only the new key: a -e that kept its
+# old key would fail here.
+"$SPTEST" send "$e" "$T/line" "$T/s3.out" || fail "step 3: the reloaded -e does not use the new key"
+cmp -s "$T/line" "$T/s3.out" || fail "step 3: the reply through the reloaded -e differs"
+feed "after step 3"
+pass "step 3: old key removed; the reloaded -e connects with the new key"
 
+exec 3>&- # end of the long-lived connection's input: it half-closes
 wait "$long" || fail "the long-lived connection broke during the rotation"
 cmp -s "$T/long" "$T/long.out" || fail "the long-lived connection lost bytes"
-pass "a connection opened before the rotation survived all three steps"
+pass "a connection opened before the rotation carried data after every step and ended cleanly ($sent bytes)"
+
+# -k - (the key on standard input): a reload keeps the key as it was
+# read. It used to re-derive it from the derived key, so after one SIGHUP
+# every peer failed as a wrong key.
+ds="[127.0.0.1]:$(port)"
+start_daemon ds -d -s "$ds" -t "$tgt" -k - < "$new"
+es="[127.0.0.1]:$(port)"
+start_daemon es -e -s "$es" -t "$ds" -k "$new"
+for i in 1 2; do
+    kill -HUP "$(cat "$T/ds.pid")"
+    wait_for lines_at_least "$T/ds.log" "SIGHUP: reloaded 1 key" "$i"
+    "$SPTEST" send "$es" "$T/line" "$T/ks.out" || fail "-k -: the peer is refused after SIGHUP $i"
+done
+pass "-k -: the key read from standard input survives two reloads"
