@@ -28,7 +28,7 @@ if [ "$(id -u)" -eq 0 ] && getent passwd nobody >/dev/null; then
     pass "-u nobody:nogroup: running as 65534:65534"
 else
     start_daemon d -d -s "$d" -t "$tgt" -k "$k"
-    echo "skip: -u needs root and a 'nobody' user"
+    skip_part "-u needs root and a 'nobody' user"
 fi
 
 start_daemon e -e -s "$e" -t "$d" -k "$k" -b 127.0.0.2
@@ -39,7 +39,7 @@ pass "-b 127.0.0.2: -d sees the client at 127.0.0.2; the unprivileged -d serves"
 
 # --syslog with -F, in a private mount namespace with our own /dev/log.
 if ! unshare -m true 2>/dev/null; then
-    echo "skip: --syslog check needs unshare -m (mount namespaces); not allowed here"
+    skip_part "--syslog check needs unshare -m (mount namespaces); not allowed here"
     exit 0
 fi
 cat > "$T/syslog.sh" <<INNER

@@ -102,7 +102,7 @@ pass "SIGTERM: far end stays open, aborted after $ms ms, exit 143"
 # ssh -o ProxyCommand with a real sshd behind sealpiped -d.
 SSHD=$(command -v sshd || echo /usr/sbin/sshd)
 if [ ! -x "$SSHD" ] || ! command -v ssh >/dev/null; then
-    echo "skip: ssh ProxyCommand check needs openssh-server and openssh-client"
+    skip_part "ssh ProxyCommand check needs openssh-server and openssh-client"
     exit 0
 fi
 mkdir -p /run/sshd 2>/dev/null || true
