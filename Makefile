@@ -16,7 +16,7 @@ SOAK_SECONDS ?= 600
 DEPS := scripts/install-deps
 
 .DEFAULT_GOAL := build
-.PHONY: help deps build all test test-unit test-e2e asan valgrind fuzz fuzz-short bench \
+.PHONY: help deps build all test test-unit test-e2e asan valgrind fuzz fuzz-short mutants bench \
         soak demo test-rabbitmq lint format install uninstall clean
 
 help: ## Show this list
@@ -58,7 +58,7 @@ asan: ## Build with ASan+UBSan in build-asan/ and run the whole suite
 	rm -rf $(SAN_LOGS) && mkdir -p $(SAN_LOGS)
 	ASAN_OPTIONS=detect_leaks=1:detect_stack_use_after_return=1:log_path=$(SAN_LOGS)/asan \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(SAN_LOGS)/ubsan \
-	SP_SANITIZED=1 \
+	SP_SANITIZED=1 SP_SLOW=2 \
 	    meson test -C $(ASAN_BUILD) --print-errorlogs --num-processes 2 --timeout-multiplier 3
 	@if [ -n "$$(ls -A $(SAN_LOGS))" ]; then \
 	    echo "sanitizer reports:"; cat $(SAN_LOGS)/*; exit 1; fi
@@ -83,6 +83,10 @@ fuzz: ## Build the libFuzzer targets with clang-14 and run each for FUZZ_SECONDS
 fuzz-short: ## Run each fuzz target for 45 s (what CI does)
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=45
 
+mutants: ## Mutation check: disable each security check of tests/mutants/mutants.toml, expect its tests to fail
+	@$(DEPS) test
+	tests/mutants/run
+
 bench: ## Compare sealpiped with spiped, stunnel, socat and a plain relay (see bench/README.md)
 	@$(DEPS) bench
 	@$(MAKE) --no-print-directory build
@@ -101,7 +105,7 @@ demo: ## Build, then run a working tunnel on loopback and show what happens
 test-rabbitmq: ## RabbitMQ AMQP and management UI through sealpipe (installs rabbitmq)
 	@$(DEPS) rabbitmq
 	@$(MAKE) --no-print-directory build
-	tests/e2e/rabbitmq/run $(BUILD)
+	tests/e2e/rabbitmq/run $(BUILD) $(RABBITMQ_ARGS)
 
 lint: build ## shellcheck, mandoc -Tlint and systemd-analyze on the shipped files
 	meson test -C $(BUILD) --print-errorlogs --suite lint
