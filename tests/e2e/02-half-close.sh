@@ -32,8 +32,17 @@ min_ms=$(( size * 1000 / 200000 * 8 / 10 )) # the echo's rate bounds the reply's
 wait_for log_has e "clean, $size B in, $size B out"
 pass "half-close with a slow echo: $size bytes back after EOF ($elapsed_ms ms)"
 
-# The target closes first (it half-closes after echoing); the client
-# stays open for writing: its direction must keep working.
-"$SPTEST" send "$e" "$T/in" "$T/out2" --hold-ms 300 || fail "held send failed"
-[ "$(sha "$T/out2")" = "$(sha "$T/in")" ] || fail "reply differs (held)"
-pass "client keeps its side open after the data"
+# The target closes first: it half-closes once it has echoed everything,
+# while the client has not half-closed (--no-half-close). The client must
+# get every byte and then the end of stream with its own side still open.
+ft="[127.0.0.1]:$(port)"
+start_echo finecho "$ft" --fin-after "$size"
+d2="[127.0.0.1]:$(port)"
+e2="[127.0.0.1]:$(port)"
+start_daemon d2 -d -s "$d2" -t "$ft" -k "$k"
+start_daemon e2 -e -s "$e2" -t "$d2" -k "$k"
+"$SPTEST" send "$e2" "$T/in" "$T/out2" --no-half-close --hold-ms 20000 || fail "target-first send failed"
+[ "$(sha "$T/out2")" = "$(sha "$T/in")" ] || fail "reply differs (the target closed first)"
+grep -q "^fin 1 $size" "$T/finecho.events" || fail "the target did not half-close first"
+wait_for log_has e2 ": clean, "
+pass "the target closes first, the client never half-closes: every byte, then the end of stream"

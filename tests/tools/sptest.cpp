@@ -172,9 +172,12 @@ int cmd_echo(std::vector<std::string> args) {
     const std::string save = arg_value(args, "--save");
     const long stall_ms = std::stol(arg_value(args, "--stall-ms", "0"));
     const long linger_ms = std::stol(arg_value(args, "--linger-ms", "0"));
+    // Half-close (FIN) once N bytes are echoed, then read on to the client's
+    // end without echoing: the target closes its direction first.
+    const long fin_after = std::stol(arg_value(args, "--fin-after", "-1"));
     if (args.size() != 1)
         die("usage: echo ADDR [--sink] [--rate BPS] [--reset-after N] [--log FILE] [--max N] "
-            "[--save DIR]");
+            "[--save DIR] [--fin-after N]");
     if (!log.empty())
         g_log = std::fopen(log.c_str(), "a");
     int lfd = listen_on(args[0]);
@@ -188,8 +191,8 @@ int cmd_echo(std::vector<std::string> args) {
         }
         const long id = ++n_conn;
         logline("accept %ld", id);
-        std::thread([c, id, sink, rate, reset_after, save, stall_ms, linger_ms] {
-            bool stalled = false;
+        std::thread([c, id, sink, rate, reset_after, save, stall_ms, linger_ms, fin_after] {
+            bool stalled = false, fin_sent = false;
             FILE *saved = save.empty()
                               ? nullptr
                               : std::fopen((save + "/conn-" + std::to_string(id)).c_str(), "wb");
@@ -217,9 +220,14 @@ int cmd_echo(std::vector<std::string> args) {
                     reset_close(c);
                     return;
                 }
-                if (!sink && !send_all(c, buf.data(), static_cast<size_t>(n))) {
+                if (!sink && !fin_sent && !send_all(c, buf.data(), static_cast<size_t>(n))) {
                     logline("write-failed %ld %ld", id, total);
                     break;
+                }
+                if (fin_after >= 0 && !fin_sent && total >= fin_after) {
+                    fin_sent = true;
+                    ::shutdown(c, SHUT_WR);
+                    logline("fin %ld %ld", id, total);
                 }
                 if (stall_ms > 0 && !stalled) {
                     stalled = true; // stop reading for a while (a slow target)
