@@ -5,7 +5,8 @@
 #   the end with no byte lost; the process then exits and removes its
 #   pidfile;
 # - a second SIGTERM aborts the open connections (their clients see a reset)
-#   and exits at once.
+#   and exits at once, saying so;
+# - SIGINT does the same as SIGTERM, first and second.
 . "$(dirname "$0")/lib.sh"
 
 k=$(key k)
@@ -34,7 +35,9 @@ wait "$client" || fail "the draining transfer failed"
 [ "$(sha "$T/out")" = "$(sha "$T/in")" ] || fail "bytes lost during the drain"
 wait_gone "$epid"
 [ ! -e "$T/e.pid" ] || fail "pidfile left behind"
-log_has e "exiting" || fail "no exit line"
+# The clean exit's line exactly: "exiting after aborting connections" is
+# the other one.
+log_has e ": exiting$" || fail "no clean exit line: $(tail -n 2 "$T/e.log")"
 pass "SIGTERM: listener closed at once, drain completed, pidfile removed"
 
 # Second signal: abort.
@@ -49,14 +52,32 @@ rc=0
 wait "$client" || rc=$?
 [ "$rc" -eq 10 ] || fail "aborted client exit $rc, expected 10 (reset)"
 log_has e_new "SIGTERM again: aborting 1 open connection" || fail "no abort line"
+log_has e_new ": exiting after aborting connections$" || fail "no abort exit line"
 pass "second SIGTERM aborts at once"
+
+# SIGINT (Ctrl-C with -F) does the same: the first drains, the second aborts.
+e4="[127.0.0.1]:$(port)"
+start_daemon e4 -e -s "$e4" -t "$d" -k "$k"
+e4pid=$(cat "$T/e4.pid")
+"$SPTEST" send "$e4" "$T/in" "$T/out4" & client=$!
+wait_for accepted_at_least echo 3
+kill -INT "$e4pid"
+wait_for log_has e4 "SIGINT: stopped accepting"
+alive "$e4pid" || fail "the first SIGINT ended the process with a connection open"
+kill -INT "$e4pid"
+wait_gone "$e4pid" 3000
+rc=0
+wait "$client" || rc=$?
+[ "$rc" -eq 10 ] || fail "SIGINT abort: client exit $rc, expected 10 (reset)"
+log_has e4 "SIGINT again: aborting 1 open connection" || fail "no SIGINT abort line: $(tail -n 3 "$T/e4.log")"
+pass "SIGINT: the first drains, the second aborts"
 
 # --drain-timeout: connections still open after it are aborted (reset),
 # and the process exits 0 (the limit was asked for).
 e3="[127.0.0.1]:$(port)"
 start_daemon e3 -e -s "$e3" -t "$d" -k "$k" --drain-timeout 1
 "$SPTEST" send "$e3" "$T/in" "$T/out3" & client=$!
-wait_for accepted_at_least echo 3
+wait_for accepted_at_least echo 4
 e3pid=$(cat "$T/e3.pid")
 start=$(date +%s%N)
 kill -TERM "$e3pid"

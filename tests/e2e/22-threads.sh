@@ -80,5 +80,5 @@ wait_for accepted_at_least echo 8
 stop_daemon e
 wait "$c" || fail "drain with threads lost the connection"
 cmp -s "$T/in1" "$T/drain" || fail "drain with threads: bytes differ"
-log_has e "exiting" || fail "no exit line"
+log_has e ": exiting$" || fail "no clean exit line"
 pass "SIGTERM drains all threads"
