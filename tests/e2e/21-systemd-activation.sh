@@ -35,8 +35,17 @@ grep -A1 "RELOADING=1" "$T/notify.log" | grep -Eq "^MONOTONIC_USEC=[0-9]+$" || f
 wait_for lines_at_least "$T/notify.log" '^READY=1' 2
 pass "SIGHUP: RELOADING=1 + MONOTONIC_USEC, then READY=1"
 
+# The interval, not just the count: half of WATCHDOG_USEC (200 ms). Five
+# more pings must take at least 5 x 150 ms (not a flood of messages) and
+# less than 5 x 400 ms (each inside the watchdog's timeout), x SP_SLOW.
 wait_for lines_at_least "$T/notify.log" '^WATCHDOG=1' 3
-pass "WATCHDOG=1 sent ($(grep -c '^WATCHDOG=1' "$T/notify.log") times so far, every ~200 ms)"
+n0=$(grep -c '^WATCHDOG=1' "$T/notify.log")
+t0=$(date +%s%N)
+wait_for lines_at_least "$T/notify.log" '^WATCHDOG=1' $((n0 + 5))
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ "$ms" -ge 750 ] && [ "$ms" -lt $((2000 * SP_SLOW)) ] \
+    || fail "5 WATCHDOG=1 took $ms ms, expected about 1000 (every 200 ms with WATCHDOG_USEC=400000)"
+pass "WATCHDOG=1 every $((ms / 5)) ms on average (WATCHDOG_USEC=400000: every 200 ms)"
 
 kill -TERM "$act"
 wait "$act" || fail "exit status $? after SIGTERM"
