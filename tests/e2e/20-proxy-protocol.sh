@@ -6,7 +6,9 @@
 #   source 127.0.0.2, destination -e's own address and port; for an IPv6
 #   client it says TCP over IPv6 with ::1;
 # - the data after the header arrives intact;
-# - without --proxy-protocol no header is sent.
+# - without --proxy-protocol no header is sent;
+# - a client with no address to pass on (a Unix-socket -e, the sealpipe
+#   client) gets a LOCAL header.
 . "$(dirname "$0")/lib.sh"
 
 k=$(key k)
@@ -45,3 +47,21 @@ start_daemon e2 -e -s "$e2" -t "$d2" -k "$k"
 wait_for grep -q . "$T/headers"
 grep -q "no-proxy-header" "$T/headers" || fail "a header was sent without --proxy-protocol"
 pass "no header without --proxy-protocol"
+
+# No address to pass on: a client on a Unix-socket -e, and the sealpipe
+# client (its plaintext side is a socketpair). The header is then a LOCAL
+# one (command 0, family UNSPEC), never a made-up address.
+eu="$T/e.sock"
+start_daemon eu -e -s "$eu" -t "$d" -k "$k"
+: > "$T/headers"
+"$SPTEST" send "$eu" "$T/line" "$T/outu" || fail "Unix-socket -e: send failed"
+cmp -s "$T/line" "$T/outu" || fail "Unix-socket -e: data after the header differs"
+wait_for grep -q . "$T/headers"
+grep -Eq "^version 2 command 0 family 0x00 " "$T/headers" || fail "Unix-socket client: $(cat "$T/headers")"
+pass "Unix-socket client: LOCAL header ($(cat "$T/headers"))"
+: > "$T/headers"
+$SP_WRAP "$SEALPIPE" -t "$d" -k "$k" < "$T/line" > "$T/outc" || fail "sealpipe through --proxy-protocol failed"
+cmp -s "$T/line" "$T/outc" || fail "sealpipe: data after the header differs"
+wait_for grep -q . "$T/headers"
+grep -Eq "^version 2 command 0 family 0x00 " "$T/headers" || fail "sealpipe client: $(cat "$T/headers")"
+pass "sealpipe client: LOCAL header ($(cat "$T/headers"))"

@@ -1,0 +1,142 @@
+#!/bin/bash
+# Goal of this test: the flags no other test pins, end to end.
+# - --cipher: both ends on aes-256-gcm (where the CPU has it) or
+#   chacha20-poly1305 log that cipher; chacha20-poly1305 against
+#   aes-256-gcm has no common cipher and fails, delivering nothing;
+# - -f on -e gives a session without forward secrecy, logged as such; -g
+#   on -d refuses that -e (the policy conflict is logged) and the target
+#   sees nothing;
+# - -n 1 on -d: two clients at once, never more than one at the target,
+#   and the second is served once the first ends;
+# - -j: without it the encrypted socket has TCP keep-alive on, with it off
+#   (ss shows the keepalive timer);
+# - -q logs no per-connection line, --verbose logs the "open" line too;
+# - a fractional -o 0.5 against a target that accepts and says nothing
+#   ends the handshake after 0.5 s, not 5;
+# - -R: the plan says the target is not re-resolved; without it, that it is.
+. "$(dirname "$0")/lib.sh"
+
+k=$(key k)
+printf 'options\n' > "$T/line"
+tgt="[127.0.0.1]:$(port)"
+start_echo echo "$tgt"
+
+# roundtrip ADDR: one line through ADDR comes back.
+roundtrip() {
+    rm -f "$T/out"
+    "$SPTEST" send "$1" "$T/line" "$T/out" 2>/dev/null && cmp -s "$T/line" "$T/out"
+}
+
+# --cipher.
+ciphers=(chacha20-poly1305)
+grep -qw aes /proc/cpuinfo && grep -qw pclmulqdq /proc/cpuinfo && ciphers+=(aes-256-gcm)
+for c in "${ciphers[@]}"; do
+    d="[127.0.0.1]:$(port)" e="[127.0.0.1]:$(port)"
+    start_daemon "d_$c" -d -s "$d" -t "$tgt" -k "$k" --cipher "$c" --verbose
+    start_daemon "e_$c" -e -s "$e" -t "$d" -k "$k" --cipher "$c" --verbose
+    roundtrip "$e" || fail "--cipher $c on both ends failed"
+    wait_for log_has "e_$c" ": open, $c, forward secret"
+    pass "--cipher $c on both ends: the session uses $c"
+done
+# The mismatch.
+if [ "${#ciphers[@]}" -eq 2 ]; then
+    d="[127.0.0.1]:$(port)" e="[127.0.0.1]:$(port)"
+    start_daemon d_aes -d -s "$d" -t "$tgt" -k "$k" --cipher aes-256-gcm
+    start_daemon e_cha -e -s "$e" -t "$d" -k "$k" --cipher chacha20-poly1305
+    before=$(accepted echo)
+    roundtrip "$e" && fail "chacha20-poly1305 against aes-256-gcm delivered data"
+    wait_for log_has d_aes "no common cipher"
+    [ "$(accepted echo)" -eq "$before" ] || fail "a failed cipher agreement reached the target"
+    pass "--cipher chacha20-poly1305 against aes-256-gcm: no common cipher, nothing delivered"
+fi
+
+# -f and -g.
+d="[127.0.0.1]:$(port)" e="[127.0.0.1]:$(port)"
+start_daemon d_fs -d -s "$d" -t "$tgt" -k "$k" --verbose
+start_daemon e_f -e -s "$e" -t "$d" -k "$k" -f --verbose
+roundtrip "$e" || fail "-f failed"
+wait_for log_has e_f ": open, .*, no forward secrecy \(-f\)"
+wait_for log_has d_fs ": open, .*, no forward secrecy \(-f\)"
+pass "-f: the session is logged as not forward secret on both ends"
+dg="[127.0.0.1]:$(port)" eg="[127.0.0.1]:$(port)"
+start_daemon d_g -d -s "$dg" -t "$tgt" -k "$k" -g
+start_daemon e_fg -e -s "$eg" -t "$dg" -k "$k" -f
+before=$(accepted echo)
+roundtrip "$eg" && fail "-g accepted a -f peer"
+wait_for log_has d_g "forward secrecy policy conflict"
+[ "$(accepted echo)" -eq "$before" ] || fail "-g: the refused -f peer reached the target"
+pass "-g on -d refuses a -f -e; the target sees nothing"
+
+# -n 1 on -d: the second client waits for the first.
+slow="[127.0.0.1]:$(port)"
+start_echo slow "$slow"
+dn="[127.0.0.1]:$(port)" en="[127.0.0.1]:$(port)"
+start_daemon d_n -d -s "$dn" -t "$slow" -k "$k" -n 1
+start_daemon e_n -e -s "$en" -t "$dn" -k "$k"
+"$SPTEST" send "$en" "$T/line" "$T/n1" --hold-ms 1000 & c1=$!
+wait_for accepted_at_least slow 1
+"$SPTEST" send "$en" "$T/line" "$T/n2" & c2=$!
+wait "$c1" || fail "-n 1: the first client failed"
+wait "$c2" || fail "-n 1: the second client failed"
+cmp -s "$T/line" "$T/n2" || fail "-n 1: the second client's reply differs"
+max=$(awk '/^accept/ {n++; if (n > m) m = n} /^eof/ {n--} END {print m}' "$T/slow.events")
+[ "$max" -eq 1 ] || fail "-n 1 on -d: $max connections at the target at once"
+wait_for log_has d_n "connection limit reached \(-n 1\)"
+pass "-n 1 on -d: one at a time at the target; the second was served after the first"
+
+# -j: TCP keep-alive on the encrypted connection, or not.
+keepalive_on() { # PORT: the established connection to PORT has a keepalive timer
+    ss -tnoH state established "dport = :$1" | grep -q "timer:(keepalive"
+}
+for j in "" -j; do
+    dj="[127.0.0.1]:$(port)" ej="[127.0.0.1]:$(port)"
+    dport=${dj##*:}
+    start_daemon "d_j$j" -d -s "$dj" -t "$tgt" -k "$k"
+    start_daemon "e_j$j" -e -s "$ej" -t "$dj" -k "$k" $j
+    before=$(accepted echo)
+    "$SPTEST" send "$ej" "$T/line" "$T/j" --hold-ms 5000 & cj=$!
+    wait_for accepted_at_least echo $((before + 1))
+    if [ -z "$j" ]; then
+        keepalive_on "$dport" || fail "no keep-alive timer without -j: $(ss -tnoH state established "dport = :$dport")"
+    else
+        keepalive_on "$dport" && fail "-j: keep-alive still on: $(ss -tnoH state established "dport = :$dport")"
+    fi
+    kill "$cj" 2>/dev/null || true
+    wait "$cj" 2>/dev/null || true
+done
+pass "-j turns TCP keep-alive off on the encrypted connection; it is on otherwise"
+
+# -q and --verbose.
+dq="[127.0.0.1]:$(port)" eq="[127.0.0.1]:$(port)" ev="[127.0.0.1]:$(port)"
+start_daemon d_q -d -s "$dq" -t "$tgt" -k "$k" -q
+start_daemon e_q -e -s "$eq" -t "$dq" -k "$k" -q
+start_daemon e_v -e -s "$ev" -t "$dq" -k "$k" --verbose
+roundtrip "$eq" || fail "-q: failed"
+roundtrip "$ev" || fail "--verbose: failed"
+wait_for log_has e_v ": clean, "
+log_has e_v ": open, " || fail "--verbose logged no open line"
+log_has e_q ": clean, " && fail "-q logged a connection line: $(cat "$T/e_q.log")"
+log_has d_q ": clean, " && fail "-d -q logged a connection line"
+pass "-q: no connection lines; --verbose: the open line too"
+
+# A fractional -o against a target that accepts and says nothing.
+silent="[127.0.0.1]:$(port)"
+start_bg silent_l "$SPTEST" echo "$silent" --sink
+"$SPTEST" wait "$silent" > /dev/null
+eo="[127.0.0.1]:$(port)"
+start_daemon e_o -e -s "$eo" -t "$silent" -k "$k" -o 0.5
+t0=$(date +%s%N)
+rc=0
+"$SPTEST" send "$eo" "$T/line" "$T/o" --no-half-close --hold-ms 10000 2>/dev/null || rc=$?
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ "$rc" -ne 0 ] || fail "-o 0.5: a silent peer gave a clean end"
+[ "$ms" -ge 450 ] && [ "$ms" -lt $((1500 * SP_SLOW)) ] || fail "-o 0.5: the handshake ended after $ms ms"
+wait_for log_has e_o "handshake_timeout"
+pass "-o 0.5: a silent peer's handshake ends after $ms ms"
+
+# -R.
+plan=$("$SEALPIPED" --check -F -e -s "[127.0.0.1]:$(port)" -t "localhost:${tgt##*:}" -k "$k")
+grep -q "re-resolved every 60 s" <<< "$plan" || fail "no re-resolution in the plan without -R: $plan"
+plan=$("$SEALPIPED" --check -F -e -s "[127.0.0.1]:$(port)" -t "localhost:${tgt##*:}" -k "$k" -R)
+grep -q "re-resolved" <<< "$plan" && fail "-R: the plan still re-resolves: $plan"
+pass "-R: the target is not re-resolved; without it, every 60 s"
