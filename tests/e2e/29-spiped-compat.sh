@@ -21,6 +21,9 @@ command -v spiped > /dev/null && command -v spipe > /dev/null \
 
 k=$(key k)
 wrong=$(random_key wrong)
+# Every client gets a deadline: a lost end of stream must fail the test in
+# seconds, not hang until meson's timeout.
+DL="timeout $((20 * SP_SLOW))"
 tgt="[127.0.0.1]:$(port)"
 start_echo echo "$tgt"
 printf 'through the compatible pipe\n' > "$T/in"
@@ -42,14 +45,14 @@ stop_bg() {
 # roundtrip ADDR WHAT: one request through ADDR comes back intact.
 roundtrip() {
     rm -f "$T/out"
-    "$SPTEST" send "$1" "$T/in" "$T/out" || fail "$2: send failed (exit $?)"
+    $DL "$SPTEST" send "$1" "$T/in" "$T/out" || fail "$2: send failed (exit $?)"
     [ "$(sha "$T/out")" = "$(sha "$T/in")" ] || fail "$2: the reply differs"
 }
 
 # refused ADDR WHAT: the connection through ADDR delivers nothing.
 refused() {
     rm -f "$T/out"
-    "$SPTEST" send "$1" "$T/in" "$T/out" 2>/dev/null || true
+    $DL "$SPTEST" send "$1" "$T/in" "$T/out" 2>/dev/null || true
     [ ! -s "$T/out" ] || fail "$2: data came through"
 }
 
@@ -58,10 +61,10 @@ client_roundtrip() {
     local kind=$1 addr=$2
     shift 2
     if [ "$kind" = sealpipe ]; then
-        $SP_WRAP "$SEALPIPE" --protocol spiped -t "$addr" -k "$k" "$@" < "$T/in" > "$T/out" \
+        $DL $SP_WRAP "$SEALPIPE" --protocol spiped -t "$addr" -k "$k" "$@" < "$T/in" > "$T/out" \
             || fail "sealpipe $* -> $addr: exit $?"
     else
-        timeout 20 spipe -t "$addr" -k "$k" "$@" < "$T/in" > "$T/out" || fail "spipe $*: exit $?"
+        $DL spipe -t "$addr" -k "$k" "$@" < "$T/in" > "$T/out" || fail "spipe $*: exit $?"
     fi
     [ "$(sha "$T/out")" = "$(sha "$T/in")" ] || fail "$kind $*: the reply differs"
 }
@@ -101,7 +104,7 @@ for mode in "-g:-f" "-f:-g"; do
     start_daemon "se$n" -e --protocol spiped -s "$se" -t "$sd" -k "$k" $cf
     refused "$se" "A: sealpiped -e $cf -> spiped -d $sf"
     rc=0
-    $SP_WRAP "$SEALPIPE" --protocol spiped -t "$sd" -k "$k" $cf < "$T/in" > "$T/out" 2>/dev/null \
+    $DL $SP_WRAP "$SEALPIPE" --protocol spiped -t "$sd" -k "$k" $cf < "$T/in" > "$T/out" 2>/dev/null \
         || rc=$?
     [ "$rc" -ne 0 ] && [ ! -s "$T/out" ] || fail "C: sealpipe $cf -> spiped -d $sf: exit $rc"
     stop_daemon "se$n"
@@ -112,7 +115,7 @@ for mode in "-g:-f" "-f:-g"; do
     before=$(accepted echo)
     refused "$pe" "B: spiped -e $cf -> sealpiped -d $sf"
     rc=0
-    timeout 20 spipe -t "$dd_" -k "$k" $cf < "$T/in" > "$T/out" 2>/dev/null || rc=$?
+    $DL spipe -t "$dd_" -k "$k" $cf < "$T/in" > "$T/out" 2>/dev/null || rc=$?
     [ "$rc" -ne 0 ] && [ ! -s "$T/out" ] || fail "D: spipe $cf -> sealpiped -d $sf: exit $rc"
     # Our -g -d refuses before connecting. Our -f -d cannot know that a -g
     # spiped -e refused its answer (spiped has no confirmation message), so
@@ -138,16 +141,16 @@ spiped_bg spe -e -s "$pe" -t "$dd_" -k "$wrong"
 before=$(accepted echo)
 refused "$pe" "spiped -e with a wrong key"
 rc=0
-timeout 20 spipe -t "$dd_" -k "$wrong" < "$T/in" > "$T/out" 2>/dev/null || rc=$?
+$DL spipe -t "$dd_" -k "$wrong" < "$T/in" > "$T/out" 2>/dev/null || rc=$?
 [ "$rc" -ne 0 ] && [ ! -s "$T/out" ] || fail "spipe with a wrong key: exit $rc"
 wait_for lines_at_least "$T/dd.log" "handshake_failed: authentication failed" 2
 [ "$(accepted echo)" -eq "$before" ] || fail "sealpiped -d connected to the target for a wrong key"
 rc=0
-"$SPTEST" send "$se" "$T/in" "$T/out" 2>/dev/null || rc=$?
+$DL "$SPTEST" send "$se" "$T/in" "$T/out" 2>/dev/null || rc=$?
 [ "$rc" -eq 10 ] && [ ! -s "$T/out" ] || fail "sealpiped -e with a wrong key: client exit $rc, expected a reset (10)"
 wait_for log_has se "handshake_failed"
 rc=0
-$SP_WRAP "$SEALPIPE" --protocol spiped -t "$sd" -k "$wrong" < "$T/in" > "$T/out" 2> "$T/c.err" || rc=$?
+$DL $SP_WRAP "$SEALPIPE" --protocol spiped -t "$sd" -k "$wrong" < "$T/in" > "$T/out" 2> "$T/c.err" || rc=$?
 [ "$rc" -eq 6 ] && [ ! -s "$T/out" ] || fail "sealpipe with a wrong key: exit $rc, expected 6: $(cat "$T/c.err")"
 pass "wrong keys refused on both sides; sealpiped -d never connected to its target"
 
@@ -173,11 +176,11 @@ for via in A B; do
         start_daemon "hcd$via" -d --protocol spiped -s "$sd2" -t "$slow" -k "$k"
         spiped_bg "hce$via" -e -s "$x" -t "$sd2" -k "$k"
     fi
-    "$SPTEST" send "$x" "$T/hc" "$T/hc.out" || fail "$via: half-close send failed"
+    $DL "$SPTEST" send "$x" "$T/hc" "$T/hc.out" || fail "$via: half-close send failed"
     [ "$(sha "$T/hc.out")" = "$(sha "$T/hc")" ] || fail "$via: the reply after our FIN differs"
     # The target's FIN first: the client holds its side open for 300 ms
     # after the data and must still get everything back.
-    "$SPTEST" send "$x" "$T/in" "$T/hc2.out" --hold-ms 300 || fail "$via: held send failed"
+    $DL "$SPTEST" send "$x" "$T/in" "$T/hc2.out" --hold-ms 300 || fail "$via: held send failed"
     [ "$(sha "$T/hc2.out")" = "$(sha "$T/in")" ] || fail "$via: the held reply differs"
 done
 pass "half-close both ways through sealpiped -e -> spiped -d and spiped -e -> sealpiped -d"
@@ -185,9 +188,9 @@ pass "half-close both ways through sealpiped -e -> spiped -d and spiped -e -> se
 # 100 MB each way, checksummed: through A and through B.
 size=$(mb 100)
 random_file "$T/big" "$size"
-"$SPTEST" send "$se" "$T/big" "$T/big.a" || fail "100 MB through A failed"
+$DL "$SPTEST" send "$se" "$T/big" "$T/big.a" || fail "100 MB through A failed"
 [ "$(sha "$T/big.a")" = "$(sha "$T/big")" ] || fail "100 MB through A differ"
-"$SPTEST" send "$pe" "$T/big" "$T/big.b" || fail "100 MB through B failed"
+$DL "$SPTEST" send "$pe" "$T/big" "$T/big.b" || fail "100 MB through B failed"
 [ "$(sha "$T/big.b")" = "$(sha "$T/big")" ] || fail "100 MB through B differ"
 pass "$size bytes each way through A and B, checksums equal"
 
@@ -200,7 +203,7 @@ start_daemon par_se -e --protocol spiped -n 0 -s "$a2" -t "$a1" -k "$k"
 start_daemon par_dd -d --protocol spiped -n 0 -s "$b1" -t "$tgt" -k "$k"
 spiped_bg par_spe -e -n 0 -s "$b2" -t "$b1" -k "$k"
 for x in "$a2" "$b2"; do
-    "$SPTEST" load "$x" --count 200 --parallel 200 --bytes 4096 --hold-ms 300 --gap-ms 5 \
+    $DL "$SPTEST" load "$x" --count 200 --parallel 200 --bytes 4096 --hold-ms 300 --gap-ms 5 \
         || fail "200 parallel connections through $x failed"
 done
 pass "200 parallel connections through A and B"
