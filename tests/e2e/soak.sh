@@ -6,7 +6,8 @@
 #   a slow target, clients that abort with a reset at a random point, and
 #   the sealpipe client;
 # - every completed transfer is verified by checksum; an abort is only
-#   counted when the client itself aborted;
+#   counted when the client itself aborted, and what came back before it
+#   must be exactly the start of what was sent;
 # - at the end both daemons are back to their descriptor count, their RSS
 #   is near what it was after the warm-up (plus -d's replay cache, which is
 #   bounded and reported by a metric), and the log holds no warning
@@ -70,9 +71,17 @@ worker() { # NAME: loop one kind of traffic until the deadline; tally in $T/NAME
             cmp -s "$T/small" "$T/small.$name" || { echo "FAIL half-close: data" >> "$T/failures"; return; }
             n=$((n + 1)); bytes=$((bytes + 2 * 65536)) ;;
         abort)
+            # The client resets after AT bytes. What came back before the
+            # reset must be exactly the start of what it sent (no corrupted,
+            # replayed or extra byte), and no more than it sent.
             rc=0
-            "$SPTEST" send "$e" "$T/bulk" "$T/abort.out" --reset-after $((RANDOM * 100 % $(mb 8))) 2>/dev/null || rc=$?
+            local at=$((RANDOM * 100 % $(mb 8))) got
+            "$SPTEST" send "$e" "$T/bulk" "$T/abort.out" --reset-after "$at" 2>/dev/null || rc=$?
             [ "$rc" -eq 0 ] || { echo "FAIL abort: exit $rc" >> "$T/failures"; return; }
+            got=$(stat -c %s "$T/abort.out")
+            [ "$got" -le "$at" ] || { echo "FAIL abort: $got bytes back after a reset at $at" >> "$T/failures"; return; }
+            cmp -s -n "$got" "$T/bulk" "$T/abort.out" \
+                || { echo "FAIL abort: the $got bytes back before the reset differ from those sent" >> "$T/failures"; return; }
             aborts=$((aborts + 1)) ;;
         client)
             "$SEALPIPE" -t "$d" -k "$k" < "$T/small" > "$T/client.out" 2> "$T/client.err" \
