@@ -35,6 +35,9 @@ spiped_bg() {
     start_bg "$name" spiped -F "$@"
     src=$(printf '%s\n' "$@" | awk 'prev == "-s" { print } { prev = $0 }')
     "$SPTEST" wait "$src" > /dev/null || fail "spiped $name did not start: $(cat "$T/$name.log")"
+    # The listener must be this spiped's, not someone else's on that port.
+    local pid_var="PID_${name//[^a-zA-Z0-9_]/_}"
+    kill -0 "${!pid_var}" 2>/dev/null || fail "spiped $name exited: $(cat "$T/$name.log")"
 }
 
 stop_bg() {

@@ -124,8 +124,21 @@ random_key() {
     echo "$T/$1"
 }
 
+# A free port, never one already handed out in this test: two calls before
+# anything binds could otherwise get the same one (and a daemon would then
+# fail to bind, or a client reach the wrong listener). $(port) runs in a
+# subshell, so the list is a file.
 port() {
-    "$SPTEST" free-port
+    local p i
+    for ((i = 0; i < 50; i++)); do
+        p=$("$SPTEST" free-port)
+        if ! grep -qx "$p" "$T/.ports" 2>/dev/null; then
+            echo "$p" >> "$T/.ports"
+            echo "$p"
+            return 0
+        fi
+    done
+    fail "no fresh free port after 50 tries"
 }
 
 # Data sizes scale down under valgrind.
