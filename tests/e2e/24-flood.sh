@@ -18,8 +18,9 @@ tgt="[127.0.0.1]:$(port)"
 d="[127.0.0.1]:$(port)"
 e="[127.0.0.1]:$(port)"
 start_echo echo "$tgt"
+hs=200
 d_started=$(date +%s)
-start_daemon d -d -s "$d" -t "$tgt" -k "$k" --max-handshakes 200 -n 0 --status "$T/st.sock"
+start_daemon d -d -s "$d" -t "$tgt" -k "$k" --max-handshakes "$hs" -n 0 --status "$T/st.sock"
 start_daemon e -e -s "$e" -t "$d" -k "$k" -n 0 --status "$T/e-st.sock"
 dpid=$(cat "$T/d.pid")
 base_fds=$(fd_count "$dpid")
@@ -46,8 +47,8 @@ wait "$load" || fail "real clients failed during the flood: $(cat "$T/load.out")
 # how far the flood gets ahead of -e on this machine.
 retried=$("$SPTEST" http "$T/e-st.sock" /metrics | awk '$1 == "sealpipe_handshake_retries_total" {print $2}')
 pass "during the flood: $(cat "$T/load.out") real connections ($retried handshakes retried); -d peaked at $max_fds descriptors"
-# 200 handshake slots, the real connections (2 fds each) and a few more.
-[ "$max_fds" -lt $((base_fds + 200 + 2 * 8 + 20)) ] || fail "-d used $max_fds descriptors; handshakes are not capped"
+# $hs handshake slots, the real connections (2 fds each) and a few more.
+[ "$max_fds" -lt $((base_fds + hs + 2 * 8 + 20)) ] || fail "-d used $max_fds descriptors; handshakes are not capped"
 for f in silent garbage slow; do
     pid_var="PID_flood_$f"
     wait "${!pid_var}" || fail "flood $f failed"
@@ -62,8 +63,11 @@ lines=$(log_count d "evicted|handshake_failed|handshake_timeout")
 [ "$failures" -gt 100 ] || fail "only $failures unauthenticated connections failed: was there a flood?"
 # The pool was full and really evicted (a grep for "evicted" in the log
 # could match nothing and still pass the wait above).
+# Under valgrind (SP_SCALE) the flood is smaller than the pool, and a
+# smaller pool evicts the slow real clients too: there the eviction is
+# reported, and checked by the normal and ASan runs.
 evicted=$("$SPTEST" http "$T/st.sock" /metrics | awk '$1 == "sealpipe_connections_ended_total{reason=\"evicted\"}" {print $2}')
-[ "${evicted:-0}" -gt 0 ] || fail "no handshake was evicted: the pool never filled"
+[ "${evicted:-0}" -gt 0 ] || [ "$SP_SCALE" -gt 1 ] || fail "no handshake was evicted: the pool never filled"
 # SECURITY.md: a burst of 10 lines per 10 s window, then one summary.
 windows=$(( ($(date +%s) - d_started) / 10 + 1 ))
 [ "$lines" -le $((10 * windows)) ] || fail "$lines log lines for $failures failures in $windows 10-s window(s): more than 10 per window"
