@@ -201,12 +201,15 @@ pass "$size bytes each way through A and B, checksums equal"
 # spiped listens with a backlog of 10 and resets some of a 200-SYN burst
 # even between two spipeds, which is not what this checks.
 a1="[127.0.0.1]:$(port)" a2="[127.0.0.1]:$(port)" b1="[127.0.0.1]:$(port)" b2="[127.0.0.1]:$(port)"
-spiped_bg par_spd -d -n 0 -s "$a1" -t "$tgt" -k "$k"
-start_daemon par_se -e --protocol spiped -n 0 -s "$a2" -t "$a1" -k "$k"
-start_daemon par_dd -d --protocol spiped -n 0 -s "$b1" -t "$tgt" -k "$k"
-spiped_bg par_spe -e -n 0 -s "$b2" -t "$b1" -k "$k"
+# Under valgrind 200 group-14 handshakes take longer than spiped's default
+# -o 5, so every daemon here gets -o 5 x SP_SLOW.
+o=$((5 * SP_SLOW))
+spiped_bg par_spd -d -n 0 -o "$o" -s "$a1" -t "$tgt" -k "$k"
+start_daemon par_se -e --protocol spiped -n 0 -o "$o" -s "$a2" -t "$a1" -k "$k"
+start_daemon par_dd -d --protocol spiped -n 0 -o "$o" -s "$b1" -t "$tgt" -k "$k"
+spiped_bg par_spe -e -n 0 -o "$o" -s "$b2" -t "$b1" -k "$k"
 for x in "$a2" "$b2"; do
-    $DL "$SPTEST" load "$x" --count 200 --parallel 200 --bytes 4096 --hold-ms 300 --gap-ms 5 \
+    timeout $((60 * SP_SLOW)) "$SPTEST" load "$x" --count 200 --parallel 200 --bytes 4096 --hold-ms 300 --gap-ms 5 \
         || fail "200 parallel connections through $x failed"
 done
 pass "200 parallel connections through A and B"
