@@ -28,16 +28,17 @@ tgt="[127.0.0.1]:$(port)"
 start_echo echo "$tgt"
 printf 'through the compatible pipe\n' > "$T/in"
 
-# spiped NAME ARGS...: a foreground spiped, ready once its -s accepts.
+# spiped_bg NAME ARGS...: a foreground spiped, ready once its -s accepts.
 spiped_bg() {
     local name=$1 src
     shift
     start_bg "$name" spiped -F "$@"
     src=$(printf '%s\n' "$@" | awk 'prev == "-s" { print } { prev = $0 }')
     "$SPTEST" wait "$src" > /dev/null || fail "spiped $name did not start: $(cat "$T/$name.log")"
-    # The listener must be this spiped's, not someone else's on that port.
+    # The listener must be this spiped's, not someone else's on that port
+    # (alive: a spiped that failed to bind is our zombie child).
     local pid_var="PID_${name//[^a-zA-Z0-9_]/_}"
-    kill -0 "${!pid_var}" 2>/dev/null || fail "spiped $name exited: $(cat "$T/$name.log")"
+    alive "${!pid_var}" || fail "spiped $name exited: $(cat "$T/$name.log")"
 }
 
 stop_bg() {
@@ -72,24 +73,34 @@ client_roundtrip() {
     [ "$(sha "$T/out")" = "$(sha "$T/in")" ] || fail "$kind $*: the reply differs"
 }
 
+# pair_a N CFLAGS SFLAGS: pairing A, sealpiped -e (listening on $se) ->
+# spiped -d (on $sd); pair_b: B, spiped -e (on $pe) -> sealpiped -d (on
+# $dd_). Both in front of the echo server; the flags are word-split.
+pair_a() {
+    sd="[127.0.0.1]:$(port)" se="[127.0.0.1]:$(port)"
+    spiped_bg "spd$1" -d -s "$sd" -t "$tgt" -k "$k" $3
+    start_daemon "se$1" -e --protocol spiped -s "$se" -t "$sd" -k "$k" $2
+}
+pair_b() {
+    dd_="[127.0.0.1]:$(port)" pe="[127.0.0.1]:$(port)"
+    start_daemon "dd$1" -d --protocol spiped -s "$dd_" -t "$tgt" -k "$k" $3
+    spiped_bg "spe$1" -e -s "$pe" -t "$dd_" -k "$k" $2
+}
+
 n=0
 # The pairings with each handshake mode: client flags, server flags.
 for mode in ":" "-f:" ":-f" "-f:-f" "-g:" ":-g"; do
     cf=${mode%%:*} sf=${mode#*:}
     n=$((n + 1))
     # A: sealpiped -e -> spiped -d
-    sd="[127.0.0.1]:$(port)" se="[127.0.0.1]:$(port)"
-    spiped_bg "spd$n" -d -s "$sd" -t "$tgt" -k "$k" $sf
-    start_daemon "se$n" -e --protocol spiped -s "$se" -t "$sd" -k "$k" $cf
+    pair_a "$n" "$cf" "$sf"
     roundtrip "$se" "A sealpiped -e $cf -> spiped -d $sf"
     # C: sealpipe -> spiped -d
     client_roundtrip sealpipe "$sd" $cf
     stop_daemon "se$n"
     stop_bg "spd$n"
     # B: spiped -e -> sealpiped -d
-    dd_="[127.0.0.1]:$(port)" pe="[127.0.0.1]:$(port)"
-    start_daemon "dd$n" -d --protocol spiped -s "$dd_" -t "$tgt" -k "$k" $sf
-    spiped_bg "spe$n" -e -s "$pe" -t "$dd_" -k "$k" $cf
+    pair_b "$n" "$cf" "$sf"
     roundtrip "$pe" "B spiped -e $cf -> sealpiped -d $sf"
     # D: spipe -> sealpiped -d
     client_roundtrip spipe "$dd_" $cf
@@ -102,9 +113,7 @@ pass "four pairings, each with the default handshake, -f on either side or both,
 for mode in "-g:-f" "-f:-g"; do
     cf=${mode%%:*} sf=${mode#*:}
     n=$((n + 1))
-    sd="[127.0.0.1]:$(port)" se="[127.0.0.1]:$(port)"
-    spiped_bg "spd$n" -d -s "$sd" -t "$tgt" -k "$k" $sf
-    start_daemon "se$n" -e --protocol spiped -s "$se" -t "$sd" -k "$k" $cf
+    pair_a "$n" "$cf" "$sf"
     refused "$se" "A: sealpiped -e $cf -> spiped -d $sf"
     rc=0
     $DL $SP_WRAP "$SEALPIPE" --protocol spiped -t "$sd" -k "$k" $cf < "$T/in" > "$T/out" 2>/dev/null \
@@ -112,9 +121,7 @@ for mode in "-g:-f" "-f:-g"; do
     [ "$rc" -ne 0 ] && [ ! -s "$T/out" ] || fail "C: sealpipe $cf -> spiped -d $sf: exit $rc"
     stop_daemon "se$n"
     stop_bg "spd$n"
-    dd_="[127.0.0.1]:$(port)" pe="[127.0.0.1]:$(port)"
-    start_daemon "dd$n" -d --protocol spiped -s "$dd_" -t "$tgt" -k "$k" $sf
-    spiped_bg "spe$n" -e -s "$pe" -t "$dd_" -k "$k" $cf
+    pair_b "$n" "$cf" "$sf"
     before=$(accepted echo)
     refused "$pe" "B: spiped -e $cf -> sealpiped -d $sf"
     rc=0
