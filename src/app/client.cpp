@@ -131,6 +131,11 @@ int report(const ClientOptions &o, const std::optional<tunnel::EndReport> &out, 
         if (out->handshake_error == crypto::HandshakeError::PolicyConflict)
             return say(EXIT_HANDSHAKE,
                        std::string("handshake failed: ") + crypto::to_string(out->handshake_error));
+        if (out->handshake_error == crypto::HandshakeError::PeerClosed)
+            return say(EXIT_HANDSHAKE, "handshake failed: " + to +
+                                           " closed without answering: wrong key or not a "
+                                           "sealpiped -d, or clock skew? (the clocks must agree "
+                                           "within its --clock-window)");
         return say(EXIT_HANDSHAKE,
                    "handshake failed: wrong key or not a sealpiped -d (" + to + ")");
     case EndReason::PeerReset:

@@ -4,6 +4,7 @@
 #include "app/cli_util.hpp"
 #include "app/defaults.hpp"
 #include "app/exit_codes.hpp"
+#include "proto/constants.hpp"
 #include "util/parse.hpp"
 
 #include <CLI/CLI.hpp>
@@ -58,6 +59,9 @@ sealpipe additions:
                           this long (default {default:--drain-timeout} = wait for all, as spiped)
       --max-handshakes N  connections allowed in the handshake at once; -d drops
                           the oldest when full (default {default:--max-handshakes})
+      --clock-window SECONDS  -d: refuse handshakes stamped further than this from
+                          its clock: replays, or a peer whose clock is wrong
+                          (default {default:--clock-window})
       --cipher NAME       auto, chacha20-poly1305 or aes-256-gcm (default {default:--cipher})
       --protocol NAME     sealpipe, or spiped to talk to spiped 1.6 peers (default {default:--protocol})
       --insecure-key-permissions  accept key files (and key directories) that group
@@ -98,8 +102,8 @@ namespace {
 // The option values that need converting or checking, as typed.
 struct RawArgs {
     bool help = false, version = false, quiet = false, verbose = false;
-    std::string n, timeout, rtime, heartbeat, idle, half_close, max_hs, socket_mode, threads, drain,
-        keygen;
+    std::string n, timeout, rtime, heartbeat, idle, half_close, max_hs, clock_window, socket_mode,
+        threads, drain, keygen;
 };
 
 // The option table.
@@ -129,6 +133,7 @@ void declare(CLI::App &app, DaemonOptions &o, RawArgs &r) {
     app.add_flag("--syslog", o.syslog);
     app.add_option("-u,--user", o.user)->multi_option_policy(single);
     app.add_option("--heartbeat", r.heartbeat)->multi_option_policy(single);
+    app.add_option("--clock-window", r.clock_window)->multi_option_policy(single);
     app.add_option("--idle-timeout", r.idle)->multi_option_policy(single);
     app.add_option("--half-close-timeout", r.half_close)->multi_option_policy(single);
     app.add_option("--max-handshakes", r.max_hs)->multi_option_policy(single);
@@ -205,6 +210,17 @@ void convert(DaemonOptions &o, const RawArgs &r) {
         o.max_handshakes = checked("--max-handshakes", r.max_hs, [](const std::string &s) {
             return static_cast<size_t>(util::parse_uint(s, 1, 100000));
         });
+    if (!r.clock_window.empty()) {
+        o.clock_window_s = checked("--clock-window", r.clock_window, [](const std::string &s) {
+            return static_cast<unsigned>(util::parse_uint(s, 1, proto::CLOCK_WINDOW_MAX_S));
+        });
+        if (!o.decrypt)
+            usage_error("--clock-window applies to -d (the side that checks the handshake's "
+                        "time stamp)");
+        if (o.protocol == "spiped")
+            usage_error("--clock-window does not apply to --protocol spiped (its handshake "
+                        "carries no time stamp)");
+    }
     if (!r.threads.empty())
         o.threads = checked("--threads", r.threads, [](const std::string &s) {
             return static_cast<unsigned>(util::parse_uint(s, 1, 64));

@@ -33,6 +33,7 @@ struct DaemonOptions {
     std::string user;                                   // -u
     // additions
     unsigned heartbeat_s = defaults::HEARTBEAT_S;                 // --heartbeat
+    unsigned clock_window_s = defaults::CLOCK_WINDOW_S;           // --clock-window
     double idle_timeout_s = defaults::IDLE_TIMEOUT_S;             // --idle-timeout
     double half_close_timeout_s = defaults::HALF_CLOSE_TIMEOUT_S; // --half-close-timeout
     size_t max_handshakes = defaults::MAX_HANDSHAKES;             // --max-handshakes

@@ -21,6 +21,7 @@ namespace sealpipe::app {
     X(HALF_CLOSE_TIMEOUT_S, "--half-close-timeout", 300)                                           \
     X(DRAIN_TIMEOUT_S, "--drain-timeout", 0)                                                       \
     X(MAX_HANDSHAKES, "--max-handshakes", 1024)                                                    \
+    X(CLOCK_WINDOW_S, "--clock-window", 120)                                                       \
     X(THREADS, "--threads", 1)
 
 namespace defaults {

@@ -131,6 +131,7 @@ Plan make_plan(const DaemonOptions &o) {
     c.idle_timeout_ms = to_ms(o.idle_timeout_s);
     c.half_close_timeout_ms = to_ms(o.half_close_timeout_s);
     c.heartbeat_s = static_cast<uint16_t>(o.heartbeat_s);
+    c.handshake.clock_window_s = o.clock_window_s;
     c.keepalive = !o.no_keepalive;
     c.proxy_protocol = o.proxy_protocol;
     if (o.protocol == "spiped")
@@ -189,6 +190,9 @@ void print_plan(const DaemonOptions &o, const Plan &p, const tunnel::KeySet &key
                     "HMAC-SHA256, no authenticated end of stream, no heartbeats\n"
                     "  handshake:   forward secrecy %s (DH group 14)\n",
                     fs);
+    else if (c.role == tunnel::Role::Decrypt)
+        std::printf("  handshake:   forward secrecy %s; ciphers%s; clock window +-%u s\n", fs,
+                    ciphers.c_str(), c.handshake.clock_window_s);
     else
         std::printf("  handshake:   forward secrecy %s; ciphers%s\n", fs, ciphers.c_str());
     if (o.drain_timeout_s > 0)

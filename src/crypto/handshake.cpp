@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "crypto/handshake.hpp"
 #include "crypto/internal.hpp"
+#include "proto/fields.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -22,6 +23,8 @@ const char *to_string(HandshakeError e) noexcept {
         return "forward secrecy policy conflict (-f on one side, -g on the other)";
     case HandshakeError::NoCommonCipher: return "no common cipher";
     case HandshakeError::WeakPublicKey: return "peer sent a weak ephemeral key";
+    case HandshakeError::ClockSkew: return "clock skew";
+    case HandshakeError::PeerClosed: return "the peer closed the connection during the handshake";
     case HandshakeError::WrongState: return "handshake used out of order";
     }
     return "unknown handshake error";
@@ -37,129 +40,43 @@ uint8_t default_cipher_mask() noexcept {
 namespace {
 
 // ---------------------------------------------------------------------------
-// Payload TLVs (DESIGN.md §4): field u8 || length u16be || value.
+// Payloads (DESIGN.md §4): field lists, read and written by proto/fields.
 // ---------------------------------------------------------------------------
 
-class PayloadWriter {
-public:
-    explicit PayloadWriter(std::span<uint8_t> buf) : buf_(buf) {}
-    void u8(PayloadField f, uint8_t v) { field(f, &v, 1); }
-    void u16(PayloadField f, uint16_t v) {
-        const uint8_t b[2] = {static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v)};
-        field(f, b, 2);
-    }
-    void field(PayloadField f, const uint8_t *v, size_t n) {
-        buf_[len_++] = static_cast<uint8_t>(f);
-        buf_[len_++] = static_cast<uint8_t>(n >> 8);
-        buf_[len_++] = static_cast<uint8_t>(n);
-        std::memcpy(buf_.data() + len_, v, n);
-        len_ += n;
-    }
-    size_t size() const { return len_; }
-
-private:
-    std::span<uint8_t> buf_;
-    size_t len_ = 0;
-};
-
 struct Payload {
-    std::optional<uint8_t> version, fs_policy, ciphers, cipher;
+    std::optional<uint8_t> version, fs_policy, ciphers, cipher, mode;
     std::optional<uint16_t> heartbeat;
-    std::optional<ProxyInfo> proxy;
+    std::optional<uint64_t> timestamp;
 };
 
-bool set_once_u8(std::optional<uint8_t> &slot, std::span<const uint8_t> v) {
-    if (slot || v.size() != 1)
+template <typename T, size_t N> bool set_once(std::optional<T> &slot, std::span<const uint8_t> v) {
+    if (slot || v.size() != N)
         return false;
-    slot = v[0];
+    if constexpr (N == 1)
+        slot = v[0];
+    else if constexpr (N == 2)
+        slot = proto::get_u16(v.first<2>());
+    else
+        slot = proto::get_u64(v.first<8>());
     return true;
-}
-
-bool parse_proxy(std::span<const uint8_t> v, ProxyInfo &out) {
-    if (v.empty())
-        return false;
-    const uint8_t fam = v[0];
-    size_t alen;
-    if (fam == 0) {
-        out.family = ProxyInfo::Family::Unknown;
-        return v.size() == 1;
-    } else if (fam == 4) {
-        out.family = ProxyInfo::Family::Inet4;
-        alen = 4;
-    } else if (fam == 6) {
-        out.family = ProxyInfo::Family::Inet6;
-        alen = 16;
-    } else {
-        return false;
-    }
-    if (v.size() != 1 + 2 * alen + 4)
-        return false;
-    std::memcpy(out.src_addr.data(), v.data() + 1, alen);
-    std::memcpy(out.dst_addr.data(), v.data() + 1 + alen, alen);
-    const uint8_t *p = v.data() + 1 + 2 * alen;
-    out.src_port = static_cast<uint16_t>(p[0] << 8 | p[1]);
-    out.dst_port = static_cast<uint16_t>(p[2] << 8 | p[3]);
-    return true;
-}
-
-size_t encode_proxy(const ProxyInfo &pi, uint8_t *out) {
-    size_t alen = pi.family == ProxyInfo::Family::Inet4   ? 4
-                  : pi.family == ProxyInfo::Family::Inet6 ? 16
-                                                          : 0;
-    size_t n = 0;
-    out[n++] = static_cast<uint8_t>(pi.family);
-    if (alen == 0)
-        return n;
-    std::memcpy(out + n, pi.src_addr.data(), alen);
-    n += alen;
-    std::memcpy(out + n, pi.dst_addr.data(), alen);
-    n += alen;
-    out[n++] = static_cast<uint8_t>(pi.src_port >> 8);
-    out[n++] = static_cast<uint8_t>(pi.src_port);
-    out[n++] = static_cast<uint8_t>(pi.dst_port >> 8);
-    out[n++] = static_cast<uint8_t>(pi.dst_port);
-    return n;
 }
 
 // Parse a payload. Unknown fields are skipped (forward compatibility); a
 // known field that repeats or has the wrong size makes the payload invalid.
+// ProxyAddr belongs to the CONFIRM body (§5.2): in a payload it is unknown.
 bool parse_payload(std::span<const uint8_t> p, Payload &out) {
-    size_t off = 0;
-    while (off < p.size()) {
-        if (p.size() - off < 3)
-            return false;
-        const uint8_t type = p[off];
-        const size_t len = static_cast<size_t>(p[off + 1]) << 8 | p[off + 2];
-        off += 3;
-        if (len > p.size() - off)
-            return false;
-        std::span<const uint8_t> v = p.subspan(off, len);
-        off += len;
-        bool ok = true;
+    return proto::for_each_field(p, [&out](uint8_t type, std::span<const uint8_t> v) {
         switch (static_cast<PayloadField>(type)) {
-        case PayloadField::Version: ok = set_once_u8(out.version, v); break;
-        case PayloadField::FsPolicy: ok = set_once_u8(out.fs_policy, v); break;
-        case PayloadField::Ciphers: ok = set_once_u8(out.ciphers, v); break;
-        case PayloadField::Cipher: ok = set_once_u8(out.cipher, v); break;
-        case PayloadField::Heartbeat:
-            ok = !out.heartbeat && v.size() == 2;
-            if (ok)
-                out.heartbeat = static_cast<uint16_t>(v[0] << 8 | v[1]);
-            break;
-        case PayloadField::ProxyAddr: {
-            ProxyInfo pi;
-            ok = !out.proxy && parse_proxy(v, pi);
-            if (ok)
-                out.proxy = pi;
-            break;
+        case PayloadField::Version: return set_once<uint8_t, 1>(out.version, v);
+        case PayloadField::FsPolicy: return set_once<uint8_t, 1>(out.fs_policy, v);
+        case PayloadField::Ciphers: return set_once<uint8_t, 1>(out.ciphers, v);
+        case PayloadField::Cipher: return set_once<uint8_t, 1>(out.cipher, v);
+        case PayloadField::Mode: return set_once<uint8_t, 1>(out.mode, v);
+        case PayloadField::Heartbeat: return set_once<uint16_t, 2>(out.heartbeat, v);
+        case PayloadField::Timestamp: return set_once<uint64_t, 8>(out.timestamp, v);
+        default: return true;
         }
-        case PayloadField::Padding:
-        default: break;
-        }
-        if (!ok)
-            return false;
-    }
-    return true;
+    });
 }
 
 uint16_t effective_heartbeat(uint16_t a, uint16_t b) {
@@ -226,17 +143,13 @@ size_t Initiator::write_message1(std::span<uint8_t> out) {
     ss_.mix_hash(e_pub_);
     ss_.mix_key(e_pub_);
 
-    uint8_t payload[proto::HS_BODY_MAX];
-    PayloadWriter w(payload);
+    uint8_t payload[64];
+    proto::FieldWriter w(payload);
     w.u8(PayloadField::Version, proto::PROTOCOL_VERSION);
     w.u8(PayloadField::FsPolicy, static_cast<uint8_t>(opts_.fs_policy));
     w.u8(PayloadField::Ciphers, offer_);
     w.u16(PayloadField::Heartbeat, opts_.heartbeat_seconds);
-    if (opts_.proxy) {
-        uint8_t pa[64];
-        size_t n = encode_proxy(*opts_.proxy, pa);
-        w.field(PayloadField::ProxyAddr, pa, n);
-    }
+    w.u64(PayloadField::Timestamp, opts_.unix_time_s);
 
     uint8_t *body = out.data() + proto::HS_LENGTH_LEN;
     std::memcpy(body, e_pub_.data(), proto::DH_LEN);
@@ -255,44 +168,56 @@ HandshakeError Initiator::read_message2(std::span<const uint8_t> body, Handshake
     if (body.size() < proto::MSG2_BODY_MIN || body.size() > proto::HS_BODY_MAX)
         return HandshakeError::Malformed;
 
-    const auto mode = static_cast<HandshakeMode>(body[0]);
-    if (mode != HandshakeMode::ForwardSecret && mode != HandshakeMode::NoForwardSecrecy)
-        return HandshakeError::Malformed;
-    // The responder must honour our policy (DESIGN.md §4.1).
-    if (mode == HandshakeMode::ForwardSecret && opts_.fs_policy == FsPolicy::Refuse)
-        return HandshakeError::PolicyConflict;
-    if (mode == HandshakeMode::NoForwardSecrecy && opts_.fs_policy == FsPolicy::Require)
-        return HandshakeError::PolicyConflict;
-
-    // <- e, ee (or <- e only)
-    ss_.mix_hash(body.subspan(0, 1));
-    std::span<const uint8_t, 32> re(body.data() + 1, 32);
+    // <- e
+    std::span<const uint8_t, 32> re(body.data(), 32);
     ss_.mix_hash(re);
     ss_.mix_key(re);
-    if (mode == HandshakeMode::ForwardSecret) {
+    std::span<const uint8_t> ct = body.subspan(proto::DH_LEN);
+    uint8_t payload[proto::HS_BODY_MAX];
+
+    // The responder chose the mode (DESIGN.md §4.1), and msg2 does not say
+    // which in the clear: try the ones our policy allows. Forward secret
+    // first (ee, then the payload); then, unless we require forward
+    // secrecy, the no-DH variant (the payload straight away). A wrong
+    // guess costs one small AEAD open; the payload's Mode must then agree.
+    std::optional<SymmetricState> done;
+    HandshakeMode mode = HandshakeMode::ForwardSecret;
+    bool weak = false;
+    if (opts_.fs_policy != FsPolicy::Refuse) {
+        SymmetricState ss = ss_;
         Key32 dh;
-        if (!detail::x25519_dh(e_priv_.span(), re, dh.span()))
-            return HandshakeError::WeakPublicKey;
-        ss_.mix_key(dh.span());
+        if (!detail::x25519_dh(e_priv_.span(), re, dh.span())) {
+            weak = true;
+        } else {
+            ss.mix_key(dh.span()); // ee
+            if (ss.decrypt_and_hash(ct, payload))
+                done = ss;
+        }
+    }
+    if (!done && opts_.fs_policy != FsPolicy::Require) {
+        SymmetricState ss = ss_;
+        if (ss.decrypt_and_hash(ct, payload)) {
+            done = ss;
+            mode = HandshakeMode::NoForwardSecrecy;
+        }
     }
     e_priv_.clear();
+    if (!done)
+        return weak ? HandshakeError::WeakPublicKey : HandshakeError::AuthFailed;
 
-    std::span<const uint8_t> ct = body.subspan(1 + proto::DH_LEN);
-    uint8_t payload[proto::HS_BODY_MAX];
-    if (!ss_.decrypt_and_hash(ct, payload))
-        return HandshakeError::AuthFailed;
     Payload p;
     const bool parsed =
         parse_payload(std::span<const uint8_t>(payload, ct.size() - proto::TAG_LEN), p);
     wipe(payload, sizeof payload);
-    if (!parsed || p.version != proto::PROTOCOL_VERSION || !p.cipher || !p.heartbeat)
+    if (!parsed || p.version != proto::PROTOCOL_VERSION || !p.cipher || !p.heartbeat ||
+        p.mode != static_cast<uint8_t>(mode))
         return HandshakeError::BadPayload;
     const auto cipher = static_cast<CipherId>(*p.cipher);
     if ((cipher != CipherId::ChaCha20Poly1305 && cipher != CipherId::Aes256Gcm) ||
         (opts_.ciphers & proto::cipher_bit(cipher)) == 0)
         return HandshakeError::NoCommonCipher;
 
-    finish(ss_, cipher, /*initiator=*/true, r);
+    finish(*done, cipher, /*initiator=*/true, r);
     r.forward_secret = mode == HandshakeMode::ForwardSecret;
     r.heartbeat_seconds = effective_heartbeat(opts_.heartbeat_seconds, *p.heartbeat);
     return HandshakeError::None;
@@ -346,9 +271,18 @@ HandshakeError Responder::read_message1(std::span<const uint8_t> body) {
         parse_payload(std::span<const uint8_t>(payload, ct.size() - proto::TAG_LEN), p);
     wipe(payload, sizeof payload);
     if (!parsed || p.version != proto::PROTOCOL_VERSION || !p.fs_policy || !p.ciphers ||
-        !p.heartbeat || *p.fs_policy > static_cast<uint8_t>(FsPolicy::Refuse) ||
+        !p.heartbeat || !p.timestamp || *p.fs_policy > static_cast<uint8_t>(FsPolicy::Refuse) ||
         (*p.ciphers & proto::cipher_bit(CipherId::ChaCha20Poly1305)) == 0)
         return HandshakeError::BadPayload;
+
+    // DESIGN.md §3.5: a msg1 from outside the clock window is refused
+    // before any X25519 operation, so a replay older than the window costs
+    // what a wrong key costs, whatever the replay cache remembers.
+    peer_time_ = *p.timestamp;
+    const uint64_t now = opts_.unix_time_s;
+    const uint64_t apart = peer_time_ > now ? peer_time_ - now : now - peer_time_;
+    if (apart > opts_.clock_window_s)
+        return HandshakeError::ClockSkew;
 
     // DESIGN.md §4.1: -f on either side means no DH, unless the other side
     // has -g, in which case the handshake fails.
@@ -370,9 +304,12 @@ HandshakeError Responder::read_message1(std::span<const uint8_t> body) {
         return HandshakeError::NoCommonCipher;
 
     peer_heartbeat_ = *p.heartbeat;
-    proxy_ = p.proxy;
     ss_ = std::move(authenticated);
     return HandshakeError::None;
+}
+
+int64_t Responder::clock_skew_s() const noexcept {
+    return static_cast<int64_t>(peer_time_) - static_cast<int64_t>(opts_.unix_time_s);
 }
 
 HandshakeError Responder::write_message2(std::span<uint8_t> out, size_t &written,
@@ -384,9 +321,7 @@ HandshakeError Responder::write_message2(std::span<uint8_t> out, size_t &written
     SymmetricState &ss = *ss_;
     uint8_t *body = out.data() + proto::HS_LENGTH_LEN;
 
-    body[0] = static_cast<uint8_t>(mode_);
-    ss.mix_hash(std::span<const uint8_t>(body, 1));
-
+    // <- e, ee (or <- e only, in the no-DH variant)
     Key32 e_priv;
     std::array<uint8_t, 32> e_pub{};
     draw_ephemeral(opts_, e_priv.span());
@@ -394,7 +329,7 @@ HandshakeError Responder::write_message2(std::span<uint8_t> out, size_t &written
         detail::x25519_public(e_priv.span(), e_pub);
     else
         std::copy(e_priv.span().begin(), e_priv.span().end(), e_pub.begin());
-    std::memcpy(body + 1, e_pub.data(), proto::DH_LEN);
+    std::memcpy(body, e_pub.data(), proto::DH_LEN);
     ss.mix_hash(e_pub);
     ss.mix_key(e_pub);
     if (mode_ == HandshakeMode::ForwardSecret) {
@@ -405,20 +340,20 @@ HandshakeError Responder::write_message2(std::span<uint8_t> out, size_t &written
     }
 
     uint8_t payload[32];
-    PayloadWriter w(payload);
+    proto::FieldWriter w(payload);
     w.u8(PayloadField::Version, proto::PROTOCOL_VERSION);
     w.u8(PayloadField::Cipher, static_cast<uint8_t>(cipher_));
     w.u16(PayloadField::Heartbeat, opts_.heartbeat_seconds);
+    w.u8(PayloadField::Mode, static_cast<uint8_t>(mode_));
     size_t ct =
-        ss.encrypt_and_hash(std::span<const uint8_t>(payload, w.size()), body + 1 + proto::DH_LEN);
-    const size_t body_len = 1 + proto::DH_LEN + ct;
+        ss.encrypt_and_hash(std::span<const uint8_t>(payload, w.size()), body + proto::DH_LEN);
+    const size_t body_len = proto::DH_LEN + ct;
     put_length(out.data(), body_len);
     written = proto::HS_LENGTH_LEN + body_len;
 
     finish(ss, cipher_, /*initiator=*/false, r);
     r.forward_secret = mode_ == HandshakeMode::ForwardSecret;
     r.heartbeat_seconds = effective_heartbeat(opts_.heartbeat_seconds, peer_heartbeat_);
-    r.proxy = proxy_;
     r.key_index = key_index_;
     ss_.reset();
     return HandshakeError::None;

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: BSD-2-Clause
 // The sealpipe handshake (DESIGN.md §3, §4) as a pure byte-level state
-// machine: Noise NNpsk0 over X25519 with SHA-256 and ChaChaPoly, plus the
-// negotiated no-forward-secrecy mode of spiped's -f. No sockets, no event
-// loop, no logging: messages in, messages and CipherStates out.
+// machine: exactly Noise NNpsk0 over X25519 with SHA-256 and ChaChaPoly,
+// plus its no-DH variant for spiped's -f (message 2 without the ee token).
+// No sockets, no event loop, no logging: messages in, messages and
+// CipherStates out.
 //
 //   initiator (-e, sealpipe)                 responder (-d)
 //   Initiator::write_message1()  --msg1-->   Responder::read_message1()
@@ -28,8 +29,7 @@
 namespace sealpipe::crypto {
 
 // The original client connection as seen by the -e side (DESIGN.md §4.3),
-// carried in msg1 for the PROXY protocol. One type for the handshake
-// payload and the PROXY v2 encoder.
+// carried in the CONFIRM body for the PROXY protocol.
 using ProxyInfo = proto::ProxyAddress;
 
 // What one side wants from the handshake.
@@ -42,8 +42,11 @@ struct HandshakeOptions {
     uint8_t ciphers = 0;
     // This side's heartbeat interval in seconds (0 = off). DESIGN.md §7.
     uint16_t heartbeat_seconds = 0;
-    // Initiator only: the client address to pass on (PROXY protocol).
-    std::optional<ProxyInfo> proxy;
+    // This side's clock, in seconds since the Unix epoch: the initiator's
+    // Timestamp, the responder's reference (DESIGN.md §3.5).
+    uint64_t unix_time_s = 0;
+    // Responder: the largest |Timestamp - unix_time_s| accepted.
+    uint32_t clock_window_s = proto::CLOCK_WINDOW_DEFAULT_S;
     // Test hook: use these 32 bytes instead of fresh randomness for the
     // ephemeral (the X25519 private key, or the e value itself in the
     // no-forward-secrecy mode). Used only by the known-answer tests.
@@ -57,7 +60,6 @@ struct HandshakeResult {
     proto::CipherId cipher = proto::CipherId::ChaCha20Poly1305;
     bool forward_secret = false;
     uint16_t heartbeat_seconds = 0; // effective interval (DESIGN.md §7)
-    std::optional<ProxyInfo> proxy; // responder: what msg1 carried
     size_t key_index = 0;           // responder: which PSK matched
     std::array<uint8_t, 32> handshake_hash{};
 };
@@ -70,6 +72,8 @@ enum class HandshakeError {
     PolicyConflict, // -f on one side and -g on the other
     NoCommonCipher,
     WeakPublicKey, // X25519 gave the all-zero output
+    ClockSkew,     // authenticated, but the Timestamp is outside the window
+    PeerClosed,    // the peer closed or reset the connection mid-handshake
     WrongState,    // API misuse
 };
 
@@ -118,6 +122,10 @@ public:
     // succeeded; used by the replay cache (DESIGN.md §3.5).
     const std::array<uint8_t, 32> &initiator_ephemeral() const noexcept { return re_; }
 
+    // After ClockSkew (or any later result): the peer's Timestamp minus
+    // this side's clock, in seconds.
+    int64_t clock_skew_s() const noexcept;
+
     // Write msg2, length prefix included, into ${out} (at least
     // HS_LENGTH_LEN + HS_BODY_MAX bytes), and finish: on None, ${written} is
     // the message length and ${result} is complete.
@@ -132,7 +140,7 @@ private:
     proto::HandshakeMode mode_ = proto::HandshakeMode::ForwardSecret;
     proto::CipherId cipher_ = proto::CipherId::ChaCha20Poly1305;
     uint16_t peer_heartbeat_ = 0;
-    std::optional<ProxyInfo> proxy_;
+    uint64_t peer_time_ = 0;
     bool read_ = false;
     bool done_ = false;
 };

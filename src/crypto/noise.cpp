@@ -66,18 +66,26 @@ size_t SymmetricState::encrypt_and_hash(std::span<const uint8_t> plaintext, uint
 }
 
 bool SymmetricState::decrypt_and_hash(std::span<const uint8_t> ciphertext, uint8_t *out) noexcept {
-    // The transcript hash covers the ciphertext, so hash it before an
-    // in-place decryption overwrites it.
+    // The transcript hash covers the ciphertext. Check the tag first and
+    // hash only on success, so that a rejected message costs one AEAD open
+    // and no hashing of its body (DESIGN.md §3.4); only an in-place
+    // decryption, which overwrites the ciphertext, must hash it first.
+    const uint8_t *ct = ciphertext.data();
+    const auto a = reinterpret_cast<uintptr_t>(ct), b = reinterpret_cast<uintptr_t>(out);
+    const bool in_place = b < a + ciphertext.size() && a < b + ciphertext.size();
     uint8_t next_h[32];
-    detail::sha256({Bytes(h_.span()), ciphertext}, Out32(next_h));
+    if (!has_key_ || in_place)
+        detail::sha256({Bytes(h_.span()), ciphertext}, Out32(next_h));
     if (has_key_) {
         if (!detail::aead_open(cipher_, k_.data(), n_, Bytes(h_.span()), ciphertext, out)) {
             wipe(next_h, sizeof next_h);
             return false;
         }
         ++n_;
-    } else if (out != ciphertext.data()) {
-        std::memmove(out, ciphertext.data(), ciphertext.size());
+        if (!in_place)
+            detail::sha256({Bytes(h_.span()), ciphertext}, Out32(next_h));
+    } else if (out != ct) {
+        std::memmove(out, ct, ciphertext.size());
     }
     h_.assign(std::span<const uint8_t, 32>(next_h));
     wipe(next_h, sizeof next_h);

@@ -18,7 +18,7 @@ inline constexpr std::string_view NOISE_PROTOCOL_NAME = "Noise_NNpsk0_25519_ChaC
 
 // DESIGN.md §3.1: the prologue names our protocol and its version. A peer
 // speaking another version derives different keys and fails silently.
-inline constexpr std::string_view PROLOGUE = "sealpipe/1";
+inline constexpr std::string_view PROLOGUE = "sealpipe/2";
 
 // DESIGN.md §2: PSK = HMAC-SHA256(key = key file bytes, PSK_LABEL).
 inline constexpr std::string_view PSK_LABEL = "sealpipe/1 psk";
@@ -40,12 +40,12 @@ inline constexpr size_t HASH_LEN = 32;          // SHA-256
 inline constexpr size_t HS_LENGTH_LEN = 2;
 inline constexpr size_t HS_BODY_MAX = 1024;
 inline constexpr size_t MSG1_BODY_MIN = DH_LEN + TAG_LEN;
-inline constexpr size_t MSG2_BODY_MIN = 1 + DH_LEN + TAG_LEN;
+inline constexpr size_t MSG2_BODY_MIN = DH_LEN + TAG_LEN;
 
-// DESIGN.md §3.3: msg2 mode byte.
+// DESIGN.md §3.3: the handshake's mode, the value of msg2's Mode field.
 enum class HandshakeMode : uint8_t {
-    ForwardSecret = 0x00,   // tokens "e, ee"
-    NoForwardSecrecy = 0x01 // token "e" only, no DH (spiped -f)
+    ForwardSecret = 0x00,   // NNpsk0: tokens "e, ee"
+    NoForwardSecrecy = 0x01 // the no-DH variant: token "e" only (spiped -f)
 };
 
 // DESIGN.md §4: handshake payload fields (type u8, length u16, value).
@@ -55,10 +55,18 @@ enum class PayloadField : uint8_t {
     Ciphers = 0x03,   // u8 bitmask, msg1 only
     Heartbeat = 0x04, // u16 seconds, 0 = off
     Cipher = 0x05,    // u8 chosen cipher, msg2 only
-    ProxyAddr = 0x06, // original client address, msg1 only
+    ProxyAddr = 0x06, // original client address, CONFIRM body only
+    Timestamp = 0x07, // u64 seconds since the Unix epoch, msg1 only
+    Mode = 0x08,      // u8 HandshakeMode, msg2 only
     Padding = 0x7f,   // ignored
 };
-inline constexpr uint8_t PROTOCOL_VERSION = 1;
+inline constexpr uint8_t PROTOCOL_VERSION = 2;
+
+// DESIGN.md §3.5: a responder refuses a msg1 whose Timestamp is further
+// than this from its own clock (--clock-window); the replay cache keeps
+// each entry for twice as long, the time a message stays acceptable.
+inline constexpr uint32_t CLOCK_WINDOW_DEFAULT_S = 120;
+inline constexpr uint32_t CLOCK_WINDOW_MAX_S = 86400;
 
 // DESIGN.md §4.1: forward secrecy policy of one side.
 enum class FsPolicy : uint8_t {
@@ -93,7 +101,7 @@ inline constexpr size_t RECORD_MAX = RECORD_HEADER_LEN + RECORD_CT_MAX;
 
 // DESIGN.md §5.2: record types.
 enum class RecordType : uint8_t {
-    Confirm = 0x01, // empty; first record from the initiator
+    Confirm = 0x01, // fields (fields.hpp); first record from the initiator
     Data = 0x02,    // 1..RECORD_BODY_MAX bytes of plaintext
     Close = 0x03,   // empty; end of this direction
     Reset = 0x04,   // 1 byte ResetReason; abort the connection

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "proto/record.hpp"
+#include "proto/fields.hpp"
 
 namespace sealpipe::proto {
 
@@ -31,7 +32,7 @@ size_t seal_record(crypto::CipherState &cs, RecordType type, uint8_t *rec,
 namespace {
 bool body_size_ok(RecordType type, size_t n) {
     switch (type) {
-    case RecordType::Confirm:
+    case RecordType::Confirm: return n <= CONFIRM_BODY_MAX;
     case RecordType::Close:
     case RecordType::Rekey: return n == 0;
     case RecordType::Data: return n >= 1 && n <= RECORD_BODY_MAX;

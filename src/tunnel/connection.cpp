@@ -133,15 +133,17 @@ void Connection::enter_handshake() {
     std::shared_ptr<const KeySet> keys = env_.keys.get();
     crypto::HandshakeOptions opts = env_.cfg.handshake;
     opts.heartbeat_seconds = env_.cfg.heartbeat_s;
+    opts.unix_time_s = util::unix_time_s(); // DESIGN.md §3.5
     if (role_ == Role::Encrypt) {
         if (!keys || keys->keys.empty()) {
             fail(EndReason::HandshakeFailed);
             return;
         }
-        opts.proxy = net::proxy_address_of(plain_.get());
-        hs_ = std::make_unique<HandshakeStage>(env_.protocol.initiator(std::move(keys), opts));
+        hs_ =
+            std::make_unique<HandshakeStage>(env_.protocol.initiator(std::move(keys), opts), false);
     } else {
-        hs_ = std::make_unique<HandshakeStage>(env_.protocol.responder(std::move(keys), opts));
+        hs_ =
+            std::make_unique<HandshakeStage>(env_.protocol.responder(std::move(keys), opts), true);
         enc_.watch(enc_watch());
         enc_.readable = true;
     }
@@ -152,7 +154,28 @@ void Connection::enter_handshake() {
 // from accept still runs.
 void Connection::enter_await_confirm() {
     state_ = State::AwaitConfirm;
+    env_.owner.await_confirm(*this);
     handshake_io();
+}
+
+// -d: the peer has proved the key: by its CONFIRM (DESIGN.md §3.6), or,
+// in a protocol without one, by completing the handshake. Only now does it
+// leave the handshake pool for one of the -n slots, so that peers which
+// never confirm (replayed msg1s) cannot fill -n and lock real ones out.
+void Connection::confirmed() {
+    if (session_.features.confirm &&
+        !proto::parse_confirm_body(down_.confirm_body(), session_.proxy)) {
+        fail(EndReason::ProtocolError);
+        return;
+    }
+    confirmed_ = true;
+    hs_lease_.release();
+    slot_ = env_.owner.lease_slot();
+    if (!slot_) {
+        fail(EndReason::ConnectionLimit);
+        return;
+    }
+    enter_connect_target();
 }
 
 // -d: DESIGN.md §3.6: only now does the target see a connection.
@@ -200,7 +223,7 @@ void Connection::finish(EndReason why) {
         return;
     state_ = State::Done;
     report_.reason = why;
-    report_.authenticated = role_ == Role::Encrypt || up_.is_open() || static_cast<bool>(slot_);
+    report_.authenticated = role_ == Role::Encrypt || confirmed_;
     report_.bytes_in = up_.bytes();
     report_.bytes_out = down_.bytes();
     const uint64_t now = util::now_ms();
@@ -258,7 +281,7 @@ void Connection::handshake_io() {
             answer_sent();
             return;
         }
-        s = hs_->advance(enc_, env_, slot_, clk_.last_rx_ms, util::now_ms());
+        s = hs_->advance(enc_, env_, clk_.last_rx_ms, util::now_ms());
         if (s == Step::Ended) {
             handshake_failed();
             return;
@@ -267,13 +290,13 @@ void Connection::handshake_io() {
     if (s == Step::Blocked)
         return;
     session_ = hs_->take_session(util::now_ms() / 1000);
-    hs_lease_.release(); // the handshake is over: free its slot in the pool
     open_session();
     down_.preload(hs_->leftover());
     if (role_ == Role::Decrypt) {
-        enter_await_confirm();
+        enter_await_confirm(); // still in the handshake pool (confirmed())
         return;
     }
+    hs_lease_.release(); // the handshake is over: free its slot in the pool
     hs_.reset();
     env_.stats.record_handshake(util::now_us() - started_us_);
     enter_open();
@@ -282,6 +305,7 @@ void Connection::handshake_io() {
 void Connection::handshake_failed() {
     report_.handshake_error = hs_->error();
     report_.err = hs_->err();
+    report_.clock_skew_s = hs_->clock_skew_s();
     if (role_ == Role::Encrypt && hs_->closed_before_answer() && retries_left_ > 0) {
         // DESIGN.md §3.8: nothing has been read from the plaintext client
         // and the -d has not connected to its target, so a second
@@ -311,11 +335,18 @@ void Connection::answer_sent() {
     if (session_.features.confirm)
         pump(); // CONFIRM may already be here
     else
-        enter_connect_target();
+        confirmed();
 }
 
 void Connection::open_session() {
     up_.open(*session_.sealer, session_.features, role_ == Role::Encrypt);
+    if (role_ == Role::Encrypt && session_.features.client_address) {
+        // The client's address rides in CONFIRM, under the session keys, so
+        // it is as forward secret as the data (DESIGN.md §4.3).
+        uint8_t body[proto::CONFIRM_BODY_LEN_MAX];
+        up_.confirm_with(
+            {body, proto::encode_confirm_body(net::proxy_address_of(plain_.get()), body)});
+    }
     down_.open(*session_.opener, session_.features);
     if (session_.features.control_records)
         policy_.heartbeat_ms = static_cast<uint64_t>(session_.heartbeat_s) * 1000;
@@ -369,7 +400,7 @@ bool Connection::after_down() {
     if (down_.take_ping_event(ping))
         up_.queue_pong(ping);
     if (down_.take_confirm_event()) {
-        enter_connect_target();
+        confirmed();
         return !ended();
     }
     if (down_.take_close_delivered_event() && !up_.close_queued()) {
@@ -437,17 +468,17 @@ void Connection::drain_io() {
 
 // End with ${why}, as its policy says (end_reason.hpp): the plaintext side
 // learns of it at once, as a reset; a peer with a session gets a RESET
-// after whatever is already sealed and a lingering close; an
-// unauthenticated peer always gets the same reset (DESIGN.md §3.7).
+// after whatever is already sealed and a lingering close; a peer that has
+// not proved the key (on -d: no CONFIRM yet) always gets the same silent
+// reset (DESIGN.md §3.7), whatever the reason: timeout, eviction or stop.
 void Connection::fail(EndReason why) {
     if (ended())
         return;
     const EndPolicy &p = policy_of(why);
     if (plain_.open())
         plain_.close(p.reset_plaintext);
-    const bool have_session =
-        up_.is_open() &&
-        (state_ == State::Open || state_ == State::ConnectTarget || state_ == State::AwaitConfirm);
+    const bool have_session = up_.is_open() && (role_ == Role::Encrypt || confirmed_) &&
+                              (state_ == State::Open || state_ == State::ConnectTarget);
     if (p.tell_peer && have_session && enc_.open()) {
         try {
             if (up_.append_reset(p.reset_code)) {

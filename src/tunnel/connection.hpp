@@ -96,6 +96,7 @@ private:
     void enter_connect_peer(bool retry);
     void enter_handshake();
     void enter_await_confirm();
+    void confirmed();
     void enter_connect_target();
     void enter_open();
     void enter_draining(EndReason why, uint64_t timeout_ms);
@@ -139,6 +140,7 @@ private:
     Event timer_;
     SlotLease slot_;
     HandshakeLease hs_lease_;
+    bool confirmed_ = false; // -d: the peer has proved the key (confirmed())
 
     Connector connector_;
     std::unique_ptr<HandshakeStage> hs_;

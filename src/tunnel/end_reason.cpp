@@ -29,6 +29,7 @@ constexpr std::array<Row, END_REASON_COUNT> TABLE = {{
     {EndReason::ConnectFailed,    "connect_failed",     {RST, TELL,  ResetReason::TargetUnreachable, WARN}},
     {EndReason::ConnectTimeout,   "connect_timeout",    {RST, TELL,  ResetReason::TargetUnreachable, WARN}},
     {EndReason::HandshakeFailed,  "handshake_failed",   {RST, TELL,  ResetReason::ProtocolError,     WARN}},
+    {EndReason::ClosedEarly,      "closed_before_handshake", {RST, QUIET, ResetReason::ProtocolError, INFO}},
     {EndReason::HandshakeTimeout, "handshake_timeout",  {RST, TELL,  ResetReason::Timeout,           WARN}},
     {EndReason::Replay,           "replayed_handshake", {RST, TELL,  ResetReason::ProtocolError,     WARN}},
     {EndReason::Truncated,        "truncated",          {RST, QUIET, ResetReason::ProtocolError,     WARN}},
@@ -87,7 +88,23 @@ const char *reset_reason_text(ResetReason r) noexcept {
 
 std::string detail(const EndReport &r) {
     switch (r.reason) {
-    case EndReason::HandshakeFailed: return crypto::to_string(r.handshake_error);
+    case EndReason::HandshakeFailed:
+        if (r.handshake_error == crypto::HandshakeError::ClockSkew) {
+            // DESIGN.md §3.5: say by how much, so the operator can tell a
+            // clock that drifted from a replay.
+            const int64_t s = r.clock_skew_s;
+            const unsigned long long mag =
+                static_cast<unsigned long long>(s < 0 ? -(s + 1) + 1 : s);
+            return "clock skew: the peer's clock is " + std::to_string(mag) + " s " +
+                   (s < 0 ? "behind" : "ahead of") +
+                   " this one's, outside --clock-window (or a replayed handshake)";
+        }
+        if (r.handshake_error == crypto::HandshakeError::PeerClosed && r.role == Role::Encrypt)
+            return with_errno("the -d side closed without answering: wrong key, or clock skew? "
+                              "(the two clocks must agree within its --clock-window)",
+                              r.err);
+        return with_errno(crypto::to_string(r.handshake_error),
+                          r.handshake_error == crypto::HandshakeError::PeerClosed ? r.err : 0);
     case EndReason::ProtocolError:
         return r.record_error != proto::RecordError::None ? proto::to_string(r.record_error)
                                                           : "protocol error";

@@ -32,6 +32,7 @@ enum class EndReason : uint8_t {
     ConnectFailed,    // peer (-e) or target (-d) refused or unreachable
     ConnectTimeout,   // -o expired while connecting
     HandshakeFailed,  // bad key, tampering, garbage, policy conflict
+    ClosedEarly,      // -d: the peer closed before sending a byte (a probe)
     HandshakeTimeout, // -o expired during the handshake
     Replay,           // msg1 seen before (DESIGN.md §3.5)
     Truncated,        // encrypted side ended without both CLOSEs
@@ -85,6 +86,7 @@ struct EndReport {
     proto::ResetReason peer_reset = proto::ResetReason::PlaintextReset; // PeerReset only
     int err = 0;                // the errno behind the end, if any
     bool authenticated = false; // the peer proved the key (or we are -e)
+    int64_t clock_skew_s = 0;   // ClockSkew: the peer's clock minus ours
     uint64_t bytes_in = 0;      // plaintext read from our plaintext side
     uint64_t bytes_out = 0;     // plaintext written to it
     uint64_t duration_ms = 0;

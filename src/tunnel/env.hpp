@@ -29,8 +29,12 @@ public:
     // Run ${c}'s resume() soon (it yielded with work left), or not.
     virtual void defer(Connection &c) noexcept = 0;
     virtual void cancel_defer(Connection &c) noexcept = 0;
-    // -d: the peer authenticated; lease an -n slot for it (empty at the
-    // limit, and the owner stops accepting while the limit holds).
+    // -d: msg1 authenticated and the answer is out: move ${c} (through its
+    // handshake lease) to the pool of handshakes awaiting CONFIRM, which
+    // evicts its own oldest member when full.
+    virtual void await_confirm(Connection &c) noexcept = 0;
+    // -d: the peer confirmed; lease an -n slot for it (empty at the limit,
+    // and the owner stops accepting while the limit holds).
     virtual SlotLease lease_slot() noexcept = 0;
     // ${c} has ended; ${report} says how (called once, from inside ${c}).
     virtual void ended(Connection &c, const EndReport &report) noexcept = 0;

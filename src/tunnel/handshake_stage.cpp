@@ -10,8 +10,8 @@
 
 namespace sealpipe::tunnel {
 
-HandshakeStage::HandshakeStage(std::unique_ptr<HandshakeDriver> driver)
-    : driver_(std::move(driver)) {
+HandshakeStage::HandshakeStage(std::unique_ptr<HandshakeDriver> driver, bool responder)
+    : driver_(std::move(driver)), responder_(responder) {
     out_len_ = driver_->start(out_);
 }
 
@@ -46,23 +46,30 @@ Step HandshakeStage::read_message(Endpoint &enc, uint64_t &last_rx_ms) {
             if (errno == EINTR)
                 continue;
             err_ = errno;
-            peer_closed_ = true;
-            return end(EndReason::HandshakeFailed, crypto::HandshakeError::AuthFailed);
+            return closed();
         }
         if (n == 0) {
-            // The peer closed mid-handshake. For the initiator this is what
-            // a wrong key looks like: the responder stays silent and closes.
-            peer_closed_ = true;
             err_ = 0;
-            return end(EndReason::HandshakeFailed, crypto::HandshakeError::AuthFailed);
+            return closed();
         }
         in_len_ += static_cast<size_t>(n);
         last_rx_ms = util::now_ms();
     }
 }
 
-Step HandshakeStage::advance(Endpoint &enc, ConnectionEnv &env, SlotLease &slot,
-                             uint64_t &last_rx_ms, uint64_t now_ms) {
+// The peer closed (or reset) the connection mid-handshake. For the
+// initiator this is what a wrong key looks like: the responder stays
+// silent and closes. A responder's peer that sent nothing at all is a port
+// probe or a health check, not an attack, and is named so (DESIGN.md §3.7).
+Step HandshakeStage::closed() {
+    peer_closed_ = true;
+    if (in_len_ == 0 && responder_)
+        return end(EndReason::ClosedEarly, crypto::HandshakeError::PeerClosed);
+    return end(EndReason::HandshakeFailed, crypto::HandshakeError::PeerClosed);
+}
+
+Step HandshakeStage::advance(Endpoint &enc, ConnectionEnv &env, uint64_t &last_rx_ms,
+                             uint64_t now_ms) {
     while (!done_) {
         const Step s = read_message(enc, last_rx_ms);
         if (s != Step::Progress)
@@ -70,7 +77,7 @@ Step HandshakeStage::advance(Endpoint &enc, ConnectionEnv &env, SlotLease &slot,
         size_t reply = 0;
         switch (driver_->receive({in_.data(), msg_len_}, out_, reply)) {
         case HsStep::Done: done_ = true; break;
-        case HsStep::Authenticated: return admit_and_answer(env, slot, now_ms);
+        case HsStep::Authenticated: return admit_and_answer(env, now_ms);
         case HsStep::NeedMore:
             // The next message may have arrived with this one: it is read
             // from in_ on the next round, which must not wait for the
@@ -90,17 +97,16 @@ Step HandshakeStage::advance(Endpoint &enc, ConnectionEnv &env, SlotLease &slot,
     return Step::Progress;
 }
 
-// DESIGN.md §3.4: no X25519 before these checks pass.
-Step HandshakeStage::admit_and_answer(ConnectionEnv &env, SlotLease &slot, uint64_t now_ms) {
+// DESIGN.md §3.4: no X25519 before these checks pass. The -n slot is not
+// among them: a peer holds one only once its CONFIRM has proved the key
+// (the connection takes it then), so replayed msg1s cannot fill -n.
+Step HandshakeStage::admit_and_answer(ConnectionEnv &env, uint64_t now_ms) {
     if (const auto t = driver_->replay_token()) {
         std::array<uint8_t, 32> token;
         std::copy(t->begin(), t->end(), token.begin());
         if (!env.replay.insert(token, now_ms))
             return end(EndReason::Replay, crypto::HandshakeError::None);
     }
-    slot = env.owner.lease_slot();
-    if (!slot)
-        return end(EndReason::ConnectionLimit, crypto::HandshakeError::None);
     size_t written = 0;
     if (driver_->answer(out_, written) != HsStep::Done)
         return end(EndReason::HandshakeFailed, driver_->error());

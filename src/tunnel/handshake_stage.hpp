@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: BSD-2-Clause
 // The handshake of one connection, over its encrypted socket: buffers and
 // framing around the protocol's HandshakeDriver, the responder's
-// admission order (DESIGN.md §3.4: authenticate, then the replay cache,
-// then the -n limit, and only then the DH and the answer), and the
+// admission order (DESIGN.md §3.4: authenticate, check the clock window,
+// then the replay cache, and only then the DH and the answer), and the
 // initiator's one retry (DESIGN.md §3.8). Waiting for CONFIRM, which comes
 // as a record, is the down pipe's.
 //
@@ -25,7 +25,7 @@ class HandshakeStage {
 public:
     // ${driver} speaks for this side; its first message, if it has one to
     // send before hearing the peer, is queued at once.
-    explicit HandshakeStage(std::unique_ptr<HandshakeDriver> driver);
+    HandshakeStage(std::unique_ptr<HandshakeDriver> driver, bool responder);
 
     // Send what is queued. Progress: all sent. Blocked: the socket is full.
     // Ended: the write failed (see error()).
@@ -35,8 +35,7 @@ public:
     // is done (take_session()). Blocked: more bytes are needed, or a reply
     // is queued (has_output(): flush() it, then advance() again). Ended:
     // see failure().
-    Step advance(Endpoint &enc, ConnectionEnv &env, SlotLease &slot, uint64_t &last_rx_ms,
-                 uint64_t now_ms);
+    Step advance(Endpoint &enc, ConnectionEnv &env, uint64_t &last_rx_ms, uint64_t now_ms);
 
     bool has_output() const noexcept { return out_off_ < out_len_; }
 
@@ -44,6 +43,7 @@ public:
     EndReason failure() const noexcept { return failure_; }
     crypto::HandshakeError error() const noexcept { return hs_error_; }
     int err() const noexcept { return err_; }
+    int64_t clock_skew_s() const noexcept { return driver_->clock_skew_s(); }
     // Ended before the first byte of the peer's answer: what a -d under a
     // handshake flood, or restarting, does (DESIGN.md §3.8).
     bool closed_before_answer() const noexcept { return in_len_ == 0 && peer_closed_; }
@@ -56,7 +56,8 @@ public:
 
 private:
     Step read_message(Endpoint &enc, uint64_t &last_rx_ms);
-    Step admit_and_answer(ConnectionEnv &env, SlotLease &slot, uint64_t now_ms);
+    Step closed();
+    Step admit_and_answer(ConnectionEnv &env, uint64_t now_ms);
     Step end(EndReason why, crypto::HandshakeError e) noexcept {
         failure_ = why;
         hs_error_ = e;
@@ -64,6 +65,7 @@ private:
     }
 
     std::unique_ptr<HandshakeDriver> driver_;
+    bool responder_;
     std::array<uint8_t, HS_MESSAGE_MAX> out_;
     size_t out_len_ = 0, out_off_ = 0;
     std::array<uint8_t, HS_MESSAGE_MAX> in_;

@@ -28,6 +28,12 @@ void UpPipe::open(RecordSealer &sealer, const Features &features, bool confirm_f
     features_ = features;
     slots_ = std::min(MAX_SLOTS, (BufferPool::DATA_SIZE - HEAD - BufferPool::TAIL) / layout_.slot);
     confirm_pending_ = confirm_first && features.confirm;
+    confirm_len_ = 0;
+}
+
+void UpPipe::confirm_with(std::span<const uint8_t> body) noexcept {
+    confirm_len_ = std::min(body.size(), sizeof confirm_body_);
+    std::memcpy(confirm_body_, body.data(), confirm_len_);
 }
 
 void UpPipe::queue_pong(const uint8_t (&body)[proto::PING_BODY_LEN]) noexcept {
@@ -96,8 +102,9 @@ size_t UpPipe::plan_controls(bool data_follows, uint64_t now_s, bool &rekey) noe
     pong_pending_ = pong_pending_ && ctl;
     ping_due_ = ping_due_ && ctl;
     const size_t ping_record = layout_.overhead + proto::PING_BODY_LEN;
-    return (confirm_pending_ ? layout_.overhead : 0) + (rekey ? layout_.overhead : 0) +
-           (pong_pending_ ? ping_record : 0) + (ping_due_ ? ping_record : 0);
+    return (confirm_pending_ ? layout_.overhead + confirm_len_ : 0) +
+           (rekey ? layout_.overhead : 0) + (pong_pending_ ? ping_record : 0) +
+           (ping_due_ ? ping_record : 0);
 }
 
 // Seal the planned control records at ${p}, in this order: CONFIRM (must
@@ -110,7 +117,8 @@ bool UpPipe::seal_controls(uint8_t *p, bool rekey, uint64_t now_s) noexcept {
         p += n;
     };
     if (confirm_pending_) {
-        put(sealer_->seal(RecordType::Confirm, p, 0));
+        std::memcpy(p + layout_.body_offset, confirm_body_, confirm_len_);
+        put(sealer_->seal(RecordType::Confirm, p, confirm_len_));
         confirm_pending_ = false;
     }
     if (rekey && ok)
@@ -339,6 +347,8 @@ Step DownPipe::parse(OpenClocks &clk, bool deliver) {
         progressed = true;
         switch (rec.type) {
         case RecordType::Confirm:
+            confirm_len_ = std::min(rec.body_len, sizeof confirm_body_);
+            std::memcpy(confirm_body_, rec.body, confirm_len_);
             confirm_event_ = true;
             return Step::Progress; // decoding resumes once the target is connected
         case RecordType::Data:

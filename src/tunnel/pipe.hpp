@@ -21,6 +21,7 @@
 #pragma once
 
 #include "proto/constants.hpp"
+#include "proto/fields.hpp"
 #include "tunnel/buffer_pool.hpp"
 #include "tunnel/end_reason.hpp"
 #include "tunnel/endpoint.hpp"
@@ -52,6 +53,8 @@ public:
     // with ${confirm_first}, CONFIRM is the first record (the initiator).
     void open(RecordSealer &sealer, const Features &features, bool confirm_first) noexcept;
     bool is_open() const noexcept { return sealer_ != nullptr; }
+    // After open(): the CONFIRM record's body (DESIGN.md §5.2), copied.
+    void confirm_with(std::span<const uint8_t> body) noexcept;
 
     // One round: send what is sealed, or read and seal more. Updates
     // ${clk}'s transmit and data times.
@@ -127,6 +130,8 @@ private:
     bool close_in_batch_ = false; // the pending batch ends with CLOSE
     bool close_event_ = false;
     bool confirm_pending_ = false;
+    uint8_t confirm_body_[proto::CONFIRM_BODY_LEN_MAX] = {};
+    size_t confirm_len_ = 0;
     bool ping_due_ = false;
     bool pong_pending_ = false;
     bool write_failed_ = false;
@@ -171,6 +176,8 @@ public:
 
     // A CONFIRM was decoded (decoding pauses after it until the next pump).
     bool take_confirm_event() noexcept { return std::exchange(confirm_event_, false); }
+    // The body of the CONFIRM just decoded.
+    std::span<const uint8_t> confirm_body() const noexcept { return {confirm_body_, confirm_len_}; }
     // A PING was decoded: its body, for the PONG (only the latest is kept).
     bool take_ping_event(uint8_t (&body)[proto::PING_BODY_LEN]) noexcept;
     // EOF or an error on the encrypted socket was just seen; read once.
@@ -242,6 +249,8 @@ private:
     bool fin_seen_ = false; // bare-FIN protocols: EOF is the peer's close
     bool plain_shut_ = false;
     bool confirm_event_ = false;
+    uint8_t confirm_body_[proto::CONFIRM_BODY_MAX] = {};
+    size_t confirm_len_ = 0;
     bool delivered_event_ = false;
     bool eof_event_ = false;
     bool ping_event_ = false;

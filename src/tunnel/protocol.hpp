@@ -51,8 +51,8 @@ struct Features {
     // its target only after it (DESIGN.md §3.6). Without, the responder
     // connects once the handshake is authenticated.
     bool confirm = true;
-    // The initiator passes its client's address in the handshake (for the
-    // PROXY header). Without, the responder's PROXY header names the
+    // The initiator passes its client's address in the CONFIRM body (for
+    // the PROXY header). Without, the responder's PROXY header names the
     // initiator's own address.
     bool client_address = true;
 };
@@ -135,6 +135,8 @@ public:
     // ${written}; Done or Failed.
     virtual HsStep answer(std::span<uint8_t, HS_MESSAGE_MAX> out, size_t &written) = 0;
     virtual crypto::HandshakeError error() const noexcept = 0;
+    // After ClockSkew: the peer's clock minus ours, in seconds.
+    virtual int64_t clock_skew_s() const noexcept { return 0; }
     // After Done: the session (once).
     virtual Session take_session(uint64_t now_s) = 0;
 };

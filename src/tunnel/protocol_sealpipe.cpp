@@ -70,7 +70,6 @@ Session make_session(crypto::HandshakeResult &r, bool responder, uint64_t now_s)
     s.cipher = r.cipher;
     s.forward_secret = r.forward_secret;
     s.heartbeat_s = r.heartbeat_seconds;
-    s.proxy = r.proxy;
     return s;
 }
 
@@ -132,6 +131,7 @@ public:
         return err_ == crypto::HandshakeError::None ? HsStep::Done : HsStep::Failed;
     }
     crypto::HandshakeError error() const noexcept override { return err_; }
+    int64_t clock_skew_s() const noexcept override { return res_.clock_skew_s(); }
     Session take_session(uint64_t now_s) override { return make_session(result_, true, now_s); }
 
 private:

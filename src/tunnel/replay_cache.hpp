@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: BSD-2-Clause
 // The set of recently seen msg1 ephemerals (DESIGN.md §3.5): an exact set
 // (no false positives) bounded in age and in size, oldest evicted first.
+// Entries live as long as a msg1 stays inside the clock window: twice the
+// window, since a Timestamp may be that far ahead of our clock or behind.
 //
 // Thread-safety: all methods lock; shared by the worker threads of -d.
 #pragma once
+
+#include "proto/constants.hpp"
 
 #include <array>
 #include <cstddef>
@@ -16,11 +20,13 @@ namespace sealpipe::tunnel {
 
 class ReplayCache {
 public:
-    static constexpr uint64_t WINDOW_MS = 10 * 60 * 1000; // REPLAY_WINDOW
+    static constexpr uint64_t WINDOW_MS = 2 * 1000 * uint64_t{proto::CLOCK_WINDOW_DEFAULT_S};
     static constexpr size_t MAX_ENTRIES = 65536;
 
     explicit ReplayCache(uint64_t window_ms = WINDOW_MS, size_t max_entries = MAX_ENTRIES)
         : window_ms_(window_ms), max_entries_(max_entries) {}
+    // Before the first insert: the age at which entries expire.
+    void set_window_ms(uint64_t ms) noexcept { window_ms_ = ms; }
 
     // Insert ${e}; returns false if it was already present (a replay).
     bool insert(const std::array<uint8_t, 32> &e, uint64_t now_ms);

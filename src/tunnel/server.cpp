@@ -10,6 +10,7 @@ namespace sealpipe::tunnel {
 
 Server::Server(Context &ctx) : ctx_(ctx) {
     ctx_.slots.set_limit(ctx_.cfg.max_connections);
+    ctx_.replay.set_window_ms(2 * 1000 * uint64_t{ctx_.cfg.handshake.clock_window_s});
     const unsigned n = ctx_.workers == 0 ? 1 : ctx_.workers;
     for (unsigned i = 0; i < n; ++i)
         workers_.push_back(std::make_unique<Worker>(ctx_, i));

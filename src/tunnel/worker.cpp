@@ -26,7 +26,8 @@ Worker::Worker(Context &ctx, unsigned index)
       pool_(limits::POOL_FREE_MAX), env_{ctx.cfg,   protocol_of(ctx.cfg), base_,    pool_,
                                          ctx.stats, ctx.replay,           ctx.keys, ctx.targets,
                                          *this},
-      handshakes_(ctx.handshake_slots_per_worker(), ctx.stats.handshakes_in_progress) {
+      handshakes_(ctx.handshake_slots_per_worker(), ctx.stats.handshakes_in_progress),
+      confirming_(ctx.handshake_slots_per_worker(), ctx.stats.handshakes_in_progress) {
     if (base_ == nullptr)
         throw std::runtime_error("cannot create an event loop");
     ready_ev_.timer(base_, &Worker::on_ready, this);
@@ -178,6 +179,10 @@ uint64_t Worker::adopt(net::UniqueFd plaintext, std::string peer) {
 // ---------------------------------------------------------------------------
 // ConnectionOwner
 // ---------------------------------------------------------------------------
+
+void Worker::await_confirm(Connection &c) noexcept {
+    confirming_.join(c.handshake_lease(), c, true);
+}
 
 SlotLease Worker::lease_slot() noexcept {
     SlotLease slot = SlotLease::take(ctx_.slots);

@@ -79,6 +79,7 @@ public:
     // ConnectionOwner.
     void defer(Connection &c) noexcept override;
     void cancel_defer(Connection &c) noexcept override;
+    void await_confirm(Connection &c) noexcept override;
     SlotLease lease_slot() noexcept override;
     void ended(Connection &c, const EndReport &report) noexcept override;
     void reap(Connection &c) noexcept override;
@@ -103,6 +104,11 @@ private:
     BufferPool pool_;
     ConnectionEnv env_;
     HandshakePool handshakes_;
+    // -d: authenticated, answered, not yet confirmed (DESIGN.md §8). Apart
+    // from handshakes_, so a flood of keyless connections cannot evict a
+    // real peer between its msg2 and its CONFIRM, and replayed msg1s evict
+    // only each other and the oldest of these.
+    HandshakePool confirming_;
     struct Listener {
         int fd;
         Event ev;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 // Monotonic time in milliseconds, cheap enough to read on every I/O event
-// (CLOCK_MONOTONIC_COARSE through the vDSO, a few ms of resolution).
+// (CLOCK_MONOTONIC_COARSE through the vDSO, a few ms of resolution), and
+// the one use of the wall clock.
 #pragma once
 
 #include <cstdint>
@@ -20,6 +21,14 @@ inline uint64_t now_us() noexcept {
     struct timespec ts {};
     ::clock_gettime(CLOCK_MONOTONIC, &ts);
     return static_cast<uint64_t>(ts.tv_sec) * 1000000 + static_cast<uint64_t>(ts.tv_nsec) / 1000;
+}
+
+// Wall-clock time in seconds since the Unix epoch: only for the handshake's
+// Timestamp (DESIGN.md §3.5), never for timeouts.
+inline uint64_t unix_time_s() noexcept {
+    struct timespec ts {};
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    return ts.tv_sec > 0 ? static_cast<uint64_t>(ts.tv_sec) : 0;
 }
 
 // A relative timeout for evtimer_add(3) from microseconds / milliseconds.

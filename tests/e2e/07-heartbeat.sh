@@ -17,10 +17,11 @@ d="[127.0.0.1]:$(port)"
 start_echo echo "$tgt"
 start_daemon d -d -s "$d" -t "$tgt" -k "$k" --heartbeat 1
 
-# A stall: after msg2 (64 bytes), nothing more from -d reaches -e.
+# A stall: after msg2 (67 bytes: DESIGN.md §3.3), nothing more from -d
+# reaches -e.
 r="[127.0.0.1]:$(port)"
 e="[127.0.0.1]:$(port)"
-start_relay relay "$r" "$d" --dir down --stall-at 64
+start_relay relay "$r" "$d" --dir down --stall-at 67
 start_daemon e -e -s "$e" -t "$r" -k "$k" --heartbeat 1
 start=$(date +%s%N)
 rc=0
@@ -34,7 +35,7 @@ ms=$(( ($(date +%s%N) - start) / 1000000 ))
 [ "$ms" -ge 3990 ] || fail "stall declared dead after $ms ms: before 4 heartbeat intervals (4000 ms)"
 [ "$ms" -lt $((5000 * SP_SLOW)) ] || fail "stall detected after $ms ms, expected 4 intervals (4000 ms) + at most 1 of slack"
 wait_for log_has e "heartbeat_timeout"
-grep -q "stalled at 64" "$T/relay.events" || fail "relay did not stall"
+grep -q "stalled at 67" "$T/relay.events" || fail "relay did not stall"
 pass "stalled relay: dead peer detected after $ms ms"
 
 # Idle but healthy: 6 s of silence with 1 s heartbeats.

@@ -179,21 +179,14 @@ inline bool x25519_dh(const std::array<uint8_t, 32> &priv, std::span<const uint8
 // Reference payload parser (DESIGN.md §4).
 // field = type (u8) || len (u16) || value; unknown types are ignored; a known
 // type that repeats or has the wrong length, or a truncated field, makes the
-// payload invalid. ProxyAddr (§4.3): family 0 with nothing after it, 4 with
-// two 4-byte addresses and two ports, 6 with two 16-byte addresses and two
-// ports. Values are not judged here; the message rules below do that.
+// payload invalid. Values are not judged here; the message rules below do
+// that.
 // ---------------------------------------------------------------------------
-struct RefProxy {
-    uint8_t family = 0;
-    Bytes src, dst;
-    uint16_t src_port = 0, dst_port = 0;
-};
-
 struct RefPayload {
     bool well_formed = true;
-    std::optional<uint8_t> version, fs_policy, ciphers, cipher;
+    std::optional<uint8_t> version, fs_policy, ciphers, cipher, mode;
     std::optional<uint16_t> heartbeat;
-    std::optional<RefProxy> proxy;
+    std::optional<uint64_t> timestamp;
 };
 
 inline RefPayload ref_parse_payload(std::span<const uint8_t> p) {
@@ -225,38 +218,22 @@ inline RefPayload ref_parse_payload(std::span<const uint8_t> p) {
         case 0x02: ok = once_u8(r.fs_policy); break;
         case 0x03: ok = once_u8(r.ciphers); break;
         case 0x05: ok = once_u8(r.cipher); break;
+        case 0x08: ok = once_u8(r.mode); break;
         case 0x04:
             ok = !r.heartbeat.has_value() && len == 2;
             if (ok)
                 r.heartbeat = static_cast<uint16_t>(v[0] * 256 + v[1]);
             break;
-        case 0x06: {
-            if (r.proxy.has_value() || len == 0) {
-                ok = false;
-                break;
-            }
-            const size_t alen = v[0] == 4 ? 4 : v[0] == 6 ? 16 : 0;
-            if (v[0] == 0) {
-                ok = len == 1;
-            } else if (alen == 0 || len != 1 + 2 * alen + 4) {
-                ok = false;
-            }
+        case 0x07:
+            ok = !r.timestamp.has_value() && len == 8;
             if (ok) {
-                RefProxy px;
-                px.family = v[0];
-                if (alen > 0) {
-                    px.src.assign(v.begin() + 1, v.begin() + 1 + static_cast<long>(alen));
-                    px.dst.assign(v.begin() + 1 + static_cast<long>(alen),
-                                  v.begin() + 1 + static_cast<long>(2 * alen));
-                    const size_t o = 1 + 2 * alen;
-                    px.src_port = static_cast<uint16_t>(v[o] * 256 + v[o + 1]);
-                    px.dst_port = static_cast<uint16_t>(v[o + 2] * 256 + v[o + 3]);
-                }
-                r.proxy = px;
+                uint64_t t = 0;
+                for (uint8_t b : v)
+                    t = t * 256 + b;
+                r.timestamp = t;
             }
             break;
-        }
-        default: break; // unknown or Padding (0x7f): ignored
+        default: break; // unknown, ProxyAddr (a CONFIRM field) or Padding: ignored
         }
         if (!ok)
             return bad();
@@ -264,27 +241,17 @@ inline RefPayload ref_parse_payload(std::span<const uint8_t> p) {
     return r;
 }
 
-// msg1 rules (DESIGN.md §4, §4.1, §4.2): Version 1, FsPolicy 0..2, Ciphers
-// with bit 0, Heartbeat; all required.
+// msg1 rules (DESIGN.md §4, §4.1, §4.2): Version 2, FsPolicy 0..2, Ciphers
+// with bit 0, Heartbeat, Timestamp; all required.
 inline bool ref_msg1_payload_ok(const RefPayload &r) {
     return r.well_formed && r.version == sealpipe::proto::PROTOCOL_VERSION && r.fs_policy &&
-           *r.fs_policy <= 2 && r.ciphers && (*r.ciphers & 1) != 0 && r.heartbeat;
+           *r.fs_policy <= 2 && r.ciphers && (*r.ciphers & 1) != 0 && r.heartbeat && r.timestamp;
 }
 
-// msg2 rules: Version 1, Cipher, Heartbeat.
+// msg2 rules: Version 2, Cipher, Heartbeat, Mode.
 inline bool ref_msg2_payload_ok(const RefPayload &r) {
     return r.well_formed && r.version == sealpipe::proto::PROTOCOL_VERSION && r.cipher &&
-           r.heartbeat;
-}
-
-inline bool proxy_equal(const sealpipe::crypto::ProxyInfo &pi, const RefProxy &rp) {
-    if (static_cast<uint8_t>(pi.family) != rp.family)
-        return false;
-    if (rp.family == 0)
-        return true;
-    return std::equal(rp.src.begin(), rp.src.end(), pi.src_addr.begin()) &&
-           std::equal(rp.dst.begin(), rp.dst.end(), pi.dst_addr.begin()) &&
-           pi.src_port == rp.src_port && pi.dst_port == rp.dst_port;
+           r.heartbeat && r.mode;
 }
 
 // DESIGN.md §7.1.

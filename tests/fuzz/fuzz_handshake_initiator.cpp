@@ -7,20 +7,21 @@
 // Byte 0: bit 0 the mode.
 //
 // Mode 0, raw: bits 1-3 pick an initiator configuration: 0-3 are the four
-// cases of tests/unit/vectors/sealpipe_v1.txt (same key, options and
+// cases of tests/unit/vectors/sealpipe_v2.txt (same key, options, clock and
 // ephemeral, so their msg2 bodies in the seeds authenticate), 4-7 other
 // ones. The rest of the input is the msg2 body.
 //
 // Mode 1, structured: a msg2 built with a SymmetricState that mirrors the
-// responder, with a mode byte and payload of fuzzer bytes:
+// responder, with keys of either mode and a payload of fuzzer bytes:
 //   byte 0   bits 1-2 initiator policy (0 prefer, 1 require, 2 refuse,
 //            3 prefer), bits 3-4 its cipher set (0 default, 1 ChaCha20,
 //            2 AES-256-GCM, 3 both), bits 5-7 its heartbeat (HEARTBEATS)
-//   byte 1   bits 0-1 ProxyAddr (none, unknown, IPv4, IPv6), bits 2-5 key
-//   byte 2   the msg2 mode byte, as is (0 and 1 are defined)
+//   byte 1   bits 2-5 key
+//   byte 2   bit 0: the mirror's keys leave out ee (the no-DH variant)
 //   byte 3   bit 0: e_R is 32 bytes from the input, else a real public key
 //   [32]     e_R
-//   rest     payload2 (field list, DESIGN.md §4)
+//   rest     payload2 (field list, DESIGN.md §4), whose Mode field may or
+//            may not agree with the keys
 // msg1 is checked against DESIGN.md (decrypted by the mirror, its payload
 // parsed by the reference parser); a reference predicts the outcome of
 // read_message2(), and on success the result (mode, cipher, heartbeat,
@@ -50,27 +51,6 @@ std::array<uint8_t, 32> from_hex(const char *h) {
     return a;
 }
 
-crypto::ProxyInfo proxy_of(unsigned sel) {
-    crypto::ProxyInfo p;
-    if (sel == 2) { // the vectors' 192.0.2.7:51234 -> 127.0.0.1:5672
-        p.family = crypto::ProxyInfo::Family::Inet4;
-        const uint8_t s[4] = {192, 0, 2, 7}, d[4] = {127, 0, 0, 1};
-        std::copy(s, s + 4, p.src_addr.begin());
-        std::copy(d, d + 4, p.dst_addr.begin());
-        p.src_port = 51234;
-        p.dst_port = 5672;
-    } else if (sel == 3) {
-        p.family = crypto::ProxyInfo::Family::Inet6;
-        for (size_t i = 0; i < 16; ++i) {
-            p.src_addr[i] = static_cast<uint8_t>(0x20 + i);
-            p.dst_addr[i] = i == 15 ? 1 : 0;
-        }
-        p.src_port = 65535;
-        p.dst_port = 1;
-    }
-    return p;
-}
-
 struct Config {
     size_t key;
     crypto::HandshakeOptions opts;
@@ -78,33 +58,38 @@ struct Config {
 
 Config raw_config(unsigned idx) {
     Config c{0, {}};
-    auto set = [&c](size_t key, unsigned policy, unsigned ciphers, uint16_t hb, int proxy,
+    // The vectors' i_time is 1767225600 plus the length of the case's name.
+    auto set = [&c](size_t key, unsigned policy, unsigned ciphers, uint16_t hb, uint64_t time,
                     const char *eph) {
         c.key = key;
         c.opts.fs_policy = fuzz::policy_of(policy);
         c.opts.ciphers = fuzz::cipher_mask(ciphers);
         c.opts.heartbeat_seconds = hb;
-        if (proxy >= 0)
-            c.opts.proxy = proxy_of(static_cast<unsigned>(proxy));
+        c.opts.unix_time_s = time;
         c.opts.fixed_ephemeral_for_tests = eph != nullptr ? from_hex(eph) : g_init_eph;
     };
+    constexpr uint64_t T0 = 1767225600;
     switch (idx) {
     case 0: // fs-aes
-        set(0, 0, 3, 30, 2, "2b0e837d6be10c645360481bacfadb1eae05eec6f45141169a1c42edecdb7f55");
+        set(0, 0, 3, 30, T0 + 6,
+            "2b0e837d6be10c645360481bacfadb1eae05eec6f45141169a1c42edecdb7f55");
         break;
     case 1: // fs-chacha-require
-        set(1, 1, 3, 0, -1, "652e6b5ab2307adc49ba55283b20d79ff849308620e318412e7d237def11cdaf");
+        set(1, 1, 3, 0, T0 + 17,
+            "652e6b5ab2307adc49ba55283b20d79ff849308620e318412e7d237def11cdaf");
         break;
     case 2: // nofs-initiator-refuses
-        set(0, 2, 3, 10, -1, "0a898f5e1f18cd2f658484c78fe2da0b66a3a9cd515021f6cc708cef38026ef5");
+        set(0, 2, 3, 10, T0 + 22,
+            "0a898f5e1f18cd2f658484c78fe2da0b66a3a9cd515021f6cc708cef38026ef5");
         break;
     case 3: // nofs-responder-refuses
-        set(0, 0, 1, 10, -1, "3ea38de466bb2877cd4d3770350283c428f9739d0a8e61f4b5e2d9d43c277cb9");
+        set(0, 0, 1, 10, T0 + 22,
+            "3ea38de466bb2877cd4d3770350283c428f9739d0a8e61f4b5e2d9d43c277cb9");
         break;
-    case 4: set(2, 0, 0, 0, -1, nullptr); break;
-    case 5: set(3, 1, 1, 30, 3, nullptr); break;
-    case 6: set(4, 2, 3, 65535, 1, nullptr); break;
-    default: set(5, 0, 2, 1, 2, nullptr); break;
+    case 4: set(2, 0, 0, 0, 0, nullptr); break;
+    case 5: set(3, 1, 1, 30, T0, nullptr); break;
+    case 6: set(4, 2, 3, 65535, UINT64_MAX, nullptr); break;
+    default: set(5, 0, 2, 1, 1, nullptr); break;
     }
     return c;
 }
@@ -126,7 +111,6 @@ void raw_mode(uint8_t b0, std::span<const uint8_t> body_in) {
         const uint8_t accepted =
             c.opts.ciphers != 0 ? c.opts.ciphers : crypto::default_cipher_mask();
         FUZZ_CHECK((accepted & proto::cipher_bit(hr.cipher)) != 0);
-        FUZZ_CHECK(hr.forward_secret == (body[0] == 0));
         FUZZ_CHECK(!(hr.forward_secret && c.opts.fs_policy == proto::FsPolicy::Refuse));
         FUZZ_CHECK(!(!hr.forward_secret && c.opts.fs_policy == proto::FsPolicy::Require));
     }
@@ -139,12 +123,10 @@ void structured_mode(uint8_t b0, fuzz::Reader &r) {
     io.ciphers = fuzz::cipher_mask((b0 >> 3) & 3u);
     io.heartbeat_seconds = HEARTBEATS[(b0 >> 5) & 7u];
     io.fixed_ephemeral_for_tests = g_init_eph;
+    io.unix_time_s = 1767225600;
     const uint8_t b1 = r.u8();
-    const unsigned proxy_sel = b1 & 3u;
-    if (proxy_sel != 0)
-        io.proxy = proxy_of(proxy_sel);
     const crypto::Psk &psk = (*g_keys)[((b1 >> 2) & 15u) % NUM_KEYS];
-    const uint8_t mode = r.u8();
+    const bool no_dh = (r.u8() & 1) != 0;
     const bool raw_er = (r.u8() & 1) != 0;
     const std::array<uint8_t, 32> e_r = raw_er ? r.arr32() : g_fixed_er;
     const Bytes payload = r.bytes(proto::HS_BODY_MAX - proto::MSG2_BODY_MIN + 1);
@@ -177,36 +159,34 @@ void structured_mode(uint8_t b0, fuzz::Reader &r) {
     FUZZ_CHECK(*ref1.fs_policy == static_cast<uint8_t>(io.fs_policy));
     FUZZ_CHECK(*ref1.ciphers == (accepted | 1u)); // ChaCha20 is always offered
     FUZZ_CHECK(*ref1.heartbeat == io.heartbeat_seconds);
-    FUZZ_CHECK(ref1.proxy.has_value() == io.proxy.has_value());
-    if (io.proxy)
-        FUZZ_CHECK(fuzz::proxy_equal(*io.proxy, *ref1.proxy));
+    FUZZ_CHECK(*ref1.timestamp == io.unix_time_s);
 
-    // msg2 as a responder with these choices would send it.
-    ss.mix_hash(std::span<const uint8_t>(&mode, 1));
+    // msg2 as a responder with these choices would send it: e_R, then ee
+    // unless no_dh, then the payload (DESIGN.md §3.3).
     ss.mix_hash(e_r);
     ss.mix_key(e_r);
-    bool dh_ok = true;
-    if (mode == 0) {
-        std::array<uint8_t, 32> dh{};
-        dh_ok = fuzz::x25519_dh(g_init_eph, e_r, dh);
+    std::array<uint8_t, 32> dh{};
+    const bool dh_ok = !refuse && fuzz::x25519_dh(g_init_eph, e_r, dh);
+    if (!no_dh)
         ss.mix_key(dh);
-    }
-    Bytes body(1 + proto::DH_LEN + payload.size() + proto::TAG_LEN);
-    body[0] = mode;
-    std::memcpy(body.data() + 1, e_r.data(), 32);
-    FUZZ_CHECK(ss.encrypt_and_hash(payload, body.data() + 1 + proto::DH_LEN) ==
+    Bytes body(proto::DH_LEN + payload.size() + proto::TAG_LEN);
+    std::memcpy(body.data(), e_r.data(), 32);
+    FUZZ_CHECK(ss.encrypt_and_hash(payload, body.data() + proto::DH_LEN) ==
                payload.size() + proto::TAG_LEN);
 
-    // The reference outcome.
+    // The reference outcome. The initiator tries the keys its policy
+    // allows: with ee unless it refused forward secrecy (and only if its DH
+    // is not all-zero), then without unless it required it. An -f
+    // initiator's "ee" would be X25519 of its raw bytes: a mirror that
+    // mixed one cannot be matched, as no_dh = false, refuse = true shows.
+    const bool opens = no_dh ? io.fs_policy != proto::FsPolicy::Require : dh_ok;
     const fuzz::RefPayload ref2 = fuzz::ref_parse_payload(payload);
     HandshakeError want = HandshakeError::None;
-    if (body.size() > proto::HS_BODY_MAX || mode > 1)
+    if (body.size() > proto::HS_BODY_MAX)
         want = HandshakeError::Malformed;
-    else if ((mode == 0 && refuse) || (mode == 1 && io.fs_policy == proto::FsPolicy::Require))
-        want = HandshakeError::PolicyConflict;
-    else if (!dh_ok)
-        want = HandshakeError::WeakPublicKey;
-    else if (!fuzz::ref_msg2_payload_ok(ref2))
+    else if (!opens)
+        want = !refuse && !dh_ok ? HandshakeError::WeakPublicKey : HandshakeError::AuthFailed;
+    else if (!fuzz::ref_msg2_payload_ok(ref2) || *ref2.mode != (no_dh ? 1 : 0))
         want = HandshakeError::BadPayload;
     else if ((*ref2.cipher != 1 && *ref2.cipher != 2) ||
              (accepted & (1u << (*ref2.cipher - 1))) == 0)
@@ -214,8 +194,9 @@ void structured_mode(uint8_t b0, fuzz::Reader &r) {
 
     crypto::HandshakeResult hr;
     const HandshakeError err = ini.read_message2(body, hr);
-    FUZZ_TRACE("structured msg2, mode %u, payload %zu bytes: %s (reference: %s)\n", mode,
-               payload.size(), crypto::to_string(err), crypto::to_string(want));
+    FUZZ_TRACE("structured msg2, %s, payload %zu bytes: %s (reference: %s)\n",
+               no_dh ? "no DH" : "DH", payload.size(), crypto::to_string(err),
+               crypto::to_string(want));
     if (err != want) {
         std::fprintf(stderr, "read_message2: got '%s', the reference expects '%s'\n",
                      crypto::to_string(err), crypto::to_string(want));
@@ -227,9 +208,8 @@ void structured_mode(uint8_t b0, fuzz::Reader &r) {
 
     const auto cipher = static_cast<proto::CipherId>(*ref2.cipher);
     FUZZ_CHECK(hr.cipher == cipher);
-    FUZZ_CHECK(hr.forward_secret == (mode == 0));
+    FUZZ_CHECK(hr.forward_secret == !no_dh);
     FUZZ_CHECK(hr.heartbeat_seconds == fuzz::ref_heartbeat(io.heartbeat_seconds, *ref2.heartbeat));
-    FUZZ_CHECK(!hr.proxy.has_value());
     FUZZ_CHECK(std::equal(hr.handshake_hash.begin(), hr.handshake_hash.end(),
                           ss.handshake_hash().begin()));
     crypto::Key32 k_i2r, k_r2i;

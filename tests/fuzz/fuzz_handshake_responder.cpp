@@ -9,9 +9,10 @@
 // its heartbeat (an index into HEARTBEATS).
 //
 // Mode 0, raw: the rest of the input is the msg1 body, tried against three
-// PSKs (the two of tests/unit/vectors/sealpipe_v1.txt and one more). It must
-// be rejected without any X25519 operation, unless it is a real msg1 for one
-// of the keys (the seeds hold some): then write_message2() runs too.
+// PSKs (the two of tests/unit/vectors/sealpipe_v2.txt and one more), by a
+// responder whose clock is the vectors'. It must be rejected without any
+// X25519 operation, unless it is a real msg1 for one of the keys (the seeds
+// hold some): then write_message2() runs too.
 //
 // Mode 1, structured: a msg1 that authenticates but carries a payload of
 // fuzzer bytes, built with a SymmetricState as DESIGN.md §3.3 says:
@@ -22,7 +23,9 @@
 //            public key
 //   [32]     e_I
 //   rest     payload1 (field list, DESIGN.md §4)
-// A reference of DESIGN.md §4-4.2 predicts the outcome of read_message1();
+// The responder's clock is T0 and its window the default: the payload's
+// Timestamp decides ClockSkew. A reference of DESIGN.md §3.5, §4-4.2
+// predicts the outcome of read_message1();
 // on success write_message2() must produce a msg2 that the harness can
 // decrypt, with the right mode, cipher, heartbeat, key index, handshake hash
 // and transport keys.
@@ -38,6 +41,7 @@ namespace {
 
 constexpr uint16_t HEARTBEATS[8] = {0, 1, 10, 15, 30, 300, 3600, 65535};
 constexpr size_t NUM_KEYS = 11;
+constexpr uint64_t T0 = 1767225600; // the vectors' clock (their i_time is T0 + 6..22)
 
 // write_message2() after read_message1() returned ${err} != None: always
 // WrongState, even when msg1 authenticated and only its payload or the
@@ -69,6 +73,7 @@ crypto::HandshakeOptions responder_options(uint8_t b0) {
     o.ciphers = fuzz::cipher_mask((b0 >> 3) & 3u);
     o.heartbeat_seconds = HEARTBEATS[(b0 >> 5) & 7u];
     o.fixed_ephemeral_for_tests = g_responder_eph;
+    o.unix_time_s = T0 + 15;
     return o;
 }
 
@@ -137,6 +142,10 @@ void structured_mode(uint8_t b0, fuzz::Reader &r) {
         want = HandshakeError::AuthFailed;
     } else if (!fuzz::ref_msg1_payload_ok(ref)) {
         want = HandshakeError::BadPayload;
+    } else if ((*ref.timestamp > ro.unix_time_s
+                    ? *ref.timestamp - ro.unix_time_s
+                    : ro.unix_time_s - *ref.timestamp) > ro.clock_window_s) {
+        want = HandshakeError::ClockSkew;
     } else {
         const unsigned peer = *ref.fs_policy, mine = static_cast<unsigned>(ro.fs_policy);
         const uint8_t my_mask = ro.ciphers != 0 ? ro.ciphers : crypto::default_cipher_mask();
@@ -171,7 +180,7 @@ void structured_mode(uint8_t b0, fuzz::Reader &r) {
     crypto::HandshakeResult hr;
     FUZZ_CHECK(res.initiator_ephemeral() == e);
 
-    // msg2 = mode || e_R || EncryptAndHash(payload2) (DESIGN.md §3.3).
+    // msg2 = e_R || EncryptAndHash(payload2) (DESIGN.md §3.3).
     const bool fs = mode == proto::HandshakeMode::ForwardSecret;
     const std::array<uint8_t, 32> e_r = fs ? fuzz::x25519_public(g_responder_eph) : g_responder_eph;
     std::array<uint8_t, 32> dh{};
@@ -187,32 +196,28 @@ void structured_mode(uint8_t b0, fuzz::Reader &r) {
                written <= proto::HS_LENGTH_LEN + proto::HS_BODY_MAX);
     FUZZ_CHECK((size_t{out[0]} << 8 | out[1]) == written - proto::HS_LENGTH_LEN);
     const uint8_t *m2 = out.data() + proto::HS_LENGTH_LEN;
-    FUZZ_CHECK(m2[0] == static_cast<uint8_t>(mode));
-    FUZZ_CHECK(std::memcmp(m2 + 1, e_r.data(), 32) == 0);
+    FUZZ_CHECK(std::memcmp(m2, e_r.data(), 32) == 0);
 
     // Decrypt msg2 as the initiator would, and check its payload.
-    ss.mix_hash(std::span<const uint8_t>(m2, 1));
     ss.mix_hash(e_r);
     ss.mix_key(e_r);
     if (fs)
         ss.mix_key(dh);
-    const std::span<const uint8_t> ct2(m2 + 1 + proto::DH_LEN,
-                                       written - proto::HS_LENGTH_LEN - 1 - proto::DH_LEN);
+    const std::span<const uint8_t> ct2(m2 + proto::DH_LEN,
+                                       written - proto::HS_LENGTH_LEN - proto::DH_LEN);
     Bytes p2(ct2.size() - proto::TAG_LEN);
     FUZZ_CHECK(ss.decrypt_and_hash(ct2, p2.data()));
     const fuzz::RefPayload ref2 = fuzz::ref_parse_payload(p2);
     FUZZ_CHECK(fuzz::ref_msg2_payload_ok(ref2));
     FUZZ_CHECK(*ref2.cipher == static_cast<uint8_t>(cipher));
     FUZZ_CHECK(*ref2.heartbeat == ro.heartbeat_seconds);
+    FUZZ_CHECK(*ref2.mode == static_cast<uint8_t>(mode));
 
     // The result.
     FUZZ_CHECK(hr.cipher == cipher);
     FUZZ_CHECK(hr.forward_secret == fs);
     FUZZ_CHECK(hr.heartbeat_seconds == fuzz::ref_heartbeat(ro.heartbeat_seconds, *ref.heartbeat));
     FUZZ_CHECK(hr.key_index == use);
-    FUZZ_CHECK(hr.proxy.has_value() == ref.proxy.has_value());
-    if (hr.proxy)
-        FUZZ_CHECK(fuzz::proxy_equal(*hr.proxy, *ref.proxy));
     FUZZ_CHECK(std::equal(hr.handshake_hash.begin(), hr.handshake_hash.end(),
                           ss.handshake_hash().begin()));
     crypto::Key32 k_i2r, k_r2i;

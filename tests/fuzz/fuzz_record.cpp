@@ -107,9 +107,9 @@ Verdict judge(Model &m, uint8_t type, size_t body_len) {
         return bad(RecordError::BadLength);
     bool size_ok = false;
     switch (type) {
-    case 0x01: // CONFIRM
-    case 0x03: // CLOSE
-    case 0x07: // REKEY
+    case 0x01: size_ok = body_len <= 256; break; // CONFIRM: fields, CONFIRM_BODY_MAX
+    case 0x03:                                   // CLOSE
+    case 0x07:                                   // REKEY
         size_ok = body_len == 0;
         break;
     case 0x02: size_ok = body_len >= 1 && body_len <= proto::RECORD_BODY_MAX; break;

@@ -5,7 +5,7 @@
 usage: tests/fuzz/make-seeds.py
 
 Python standard library only. Real msg1/msg2 bodies come from
-tests/unit/vectors/sealpipe_v1.txt; the structured seeds follow the input
+tests/unit/vectors/sealpipe_v2.txt; the structured seeds follow the input
 formats described at the top of each tests/fuzz/fuzz_*.cpp (the harnesses
 do the encryption, so the seeds only hold plaintext choices). Every file
 in the five corpus directories is replaced.
@@ -16,7 +16,7 @@ import shutil
 import struct
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-VECTORS = os.path.join(HERE, "..", "unit", "vectors", "sealpipe_v1.txt")
+VECTORS = os.path.join(HERE, "..", "unit", "vectors", "sealpipe_v2.txt")
 CORPUS = os.path.join(HERE, "corpus")
 
 
@@ -49,17 +49,24 @@ def u16(ftype, v):
 
 
 VERSION, FSPOLICY, CIPHERS, HEARTBEAT, CIPHER, PROXY, PADDING = 1, 2, 3, 4, 5, 6, 0x7F
+TIMESTAMP, MODE = 7, 8
+V = 2  # PROTOCOL_VERSION
+T0 = 1767225600  # the harnesses' clock (fuzz_handshake_responder.cpp)
 PROXY_V4 = bytes([4, 192, 0, 2, 7, 127, 0, 0, 1]) + struct.pack(">HH", 51234, 5672)
 PROXY_V6 = bytes([6]) + bytes(range(0x20, 0x30)) + bytes(15) + b"\x01" + struct.pack(">HH", 443, 8443)
 
 
-def msg1_payload(policy=0, ciphers=1, heartbeat=30, extra=b""):
-    return (u8(VERSION, 1) + u8(FSPOLICY, policy) + u8(CIPHERS, ciphers) +
-            u16(HEARTBEAT, heartbeat) + extra)
+def u64(ftype, v):
+    return field(ftype, struct.pack(">Q", v))
 
 
-def msg2_payload(cipher=1, heartbeat=15, extra=b""):
-    return u8(VERSION, 1) + u8(CIPHER, cipher) + u16(HEARTBEAT, heartbeat) + extra
+def msg1_payload(policy=0, ciphers=1, heartbeat=30, time=T0, extra=b""):
+    return (u8(VERSION, V) + u8(FSPOLICY, policy) + u8(CIPHERS, ciphers) +
+            u16(HEARTBEAT, heartbeat) + u64(TIMESTAMP, time) + extra)
+
+
+def msg2_payload(cipher=1, heartbeat=15, mode=0, extra=b""):
+    return u8(VERSION, V) + u8(CIPHER, cipher) + u16(HEARTBEAT, heartbeat) + u8(MODE, mode) + extra
 
 
 def seeds_record():
@@ -148,16 +155,21 @@ def seeds_responder(cases):
     seeds["st-proxy-v4"] = s(0x00, 0, msg1_payload(extra=field(PROXY, PROXY_V4)))
     seeds["st-proxy-v6-padding"] = s(0x00, 0, msg1_payload(extra=field(PROXY, PROXY_V6) +
                                                             field(PADDING, bytes(40))))
-    seeds["st-proxy-unknown-reordered"] = s(0x00, 0, field(PROXY, b"\x00") + u16(HEARTBEAT, 0) +
-                                            u8(CIPHERS, 1) + u8(FSPOLICY, 0) + u8(VERSION, 1))
+    seeds["st-proxy-unknown-reordered"] = s(0x00, 0, field(PROXY, b"\x00") + u64(TIMESTAMP, T0) +
+                                            u16(HEARTBEAT, 0) + u8(CIPHERS, 1) +
+                                            u8(FSPOLICY, 0) + u8(VERSION, V))
     seeds["st-peer-refuses"] = s(0x00, 0, msg1_payload(policy=2))
     seeds["st-conflict"] = s(2 << 1, 0, msg1_payload(policy=1))
     seeds["st-no-common-cipher"] = s(2 << 3, 0, msg1_payload(ciphers=1))
     seeds["st-key-4-of-8"] = s(0x00, 3 * 10 + 7, msg1_payload())
     seeds["st-key-9-ignored"] = s(0x00, 8 * 10 + 9, msg1_payload())
     seeds["st-unknown-field"] = s(0x00, 0, msg1_payload(extra=field(0x42, b"future")))
-    seeds["st-duplicate-version"] = s(0x00, 0, msg1_payload(extra=u8(VERSION, 1)))
-    seeds["st-version-2"] = s(0x00, 0, u8(VERSION, 2) + msg1_payload()[4:])
+    seeds["st-duplicate-version"] = s(0x00, 0, msg1_payload(extra=u8(VERSION, V)))
+    seeds["st-version-1"] = s(0x00, 0, u8(VERSION, 1) + msg1_payload()[4:])
+    seeds["st-no-timestamp"] = s(0x00, 0, msg1_payload()[:-11])
+    seeds["st-clock-ahead"] = s(0x00, 0, msg1_payload(time=T0 + 121))
+    seeds["st-clock-behind"] = s(0x00, 0, msg1_payload(time=T0 - 120))
+    seeds["st-clock-zero"] = s(0x00, 0, msg1_payload(time=0))
     seeds["st-weak-e"] = s(0x00, 0, msg1_payload(), e=bytes(32))
     seeds["st-raw-e-heartbeat"] = s(6 << 5, 0, msg1_payload(heartbeat=65535), e=bytes(range(32)))
     return seeds
@@ -171,24 +183,27 @@ def seeds_initiator(cases):
         seeds["raw-" + name] = bytes([i << 1]) + body
         seeds["raw-" + name + "-flipped"] = bytes([i << 1]) + body[:-1] + bytes([body[-1] ^ 0x80])
     seeds["raw-short"] = bytes([1 << 1]) + bytes(48)
-    seeds["raw-bad-mode"] = bytes([0]) + b"\x02" + bytes(60)
+    seeds["raw-random"] = bytes([0]) + bytes(range(2, 70))
 
-    # Structured: b0 (policy, ciphers, heartbeat), b1 (proxy, key), mode,
+    # Structured: b0 (policy, ciphers, heartbeat), b1 (key), no-DH keys,
     # e_R kind, [e_R], payload2.
-    def s(b0, b1, mode, payload, e=None):
-        return bytes([b0 | 1, b1, mode, 0 if e is None else 1]) + (e or b"") + payload
+    def s(b0, b1, no_dh, payload, e=None):
+        return bytes([b0 | 1, b1, no_dh, 0 if e is None else 1]) + (e or b"") + payload
 
     seeds["st-fs-chacha"] = s(0, 0, 0, msg2_payload())
     seeds["st-fs-aes"] = s(3 << 3, 2, 0, msg2_payload(cipher=2))
-    seeds["st-nofs"] = s(0, 0, 1, msg2_payload(heartbeat=0))
-    seeds["st-refuse-nofs"] = s(2 << 1 | 4 << 5, 3, 1, msg2_payload())
-    seeds["st-require-gets-nofs"] = s(1 << 1, 0, 1, msg2_payload())
+    seeds["st-nofs"] = s(0, 0, 1, msg2_payload(heartbeat=0, mode=1))
+    seeds["st-refuse-nofs"] = s(2 << 1 | 4 << 5, 3, 1, msg2_payload(mode=1))
+    seeds["st-require-gets-nofs"] = s(1 << 1, 0, 1, msg2_payload(mode=1))
     seeds["st-refuse-gets-fs"] = s(2 << 1, 0, 0, msg2_payload())
-    seeds["st-bad-mode"] = s(0, 0, 2, msg2_payload())
+    seeds["st-mode-lies-fs"] = s(0, 0, 1, msg2_payload(mode=0))
+    seeds["st-mode-lies-nofs"] = s(0, 0, 0, msg2_payload(mode=1))
+    seeds["st-mode-unknown"] = s(0, 0, 0, msg2_payload(mode=2))
     seeds["st-weak-er"] = s(0, 0, 0, msg2_payload(), e=bytes(32))
     seeds["st-cipher-not-accepted"] = s(1 << 3, 0, 0, msg2_payload(cipher=2))
     seeds["st-cipher-unknown"] = s(0, 0, 0, msg2_payload(cipher=3))
-    seeds["st-missing-heartbeat"] = s(0, 0, 0, u8(VERSION, 1) + u8(CIPHER, 1))
+    seeds["st-missing-heartbeat"] = s(0, 0, 0, u8(VERSION, V) + u8(CIPHER, 1) + u8(MODE, 0))
+    seeds["st-missing-mode"] = s(0, 0, 0, msg2_payload()[:-4])
     seeds["st-extra-fields"] = s(5 << 5, 1 | (5 << 2), 0,
                                  msg2_payload(extra=field(PROXY, PROXY_V4) + field(PADDING, b"pp")))
     return seeds

@@ -585,7 +585,10 @@ int cmd_relay(std::vector<std::string> args) {
             continue;
         ++n;
         const bool act = only_conn == 0 || n == only_conn; // --conn 0: every connection
-        std::thread([c, target, plan, act, n] {
+        RelayPlan mine = plan; // --record FILE: "%N" becomes the connection number
+        if (const size_t at = mine.record.find("%N"); at != std::string::npos)
+            mine.record.replace(at, 2, std::to_string(n));
+        std::thread([c, target, plan = std::move(mine), act, n] {
             int err = 0;
             int s = connect_to(target, err);
             if (s < 0) {

@@ -5,7 +5,9 @@
 #include <doctest/doctest.h>
 
 #include "crypto/handshake.hpp"
+#include "crypto/internal.hpp"
 #include "helpers.hpp"
+#include "proto/fields.hpp"
 #include "proto/record.hpp"
 
 #include <cstring>
@@ -87,7 +89,7 @@ void check_transport(Pair &p) {
 TEST_SUITE("crypto::handshake") {
 
 TEST_CASE("known-answer vectors from the independent reference implementation") {
-    const auto sections = testutil::read_sections("sealpipe_v1.txt");
+    const auto sections = testutil::read_sections("sealpipe_v2.txt");
     REQUIRE(sections.size() >= 4);
     for (const auto &[name, v] : sections) {
         CAPTURE(name);
@@ -110,7 +112,10 @@ TEST_CASE("known-answer vectors from the independent reference implementation") 
         ro.ciphers = static_cast<uint8_t>(std::stoi(v.at("r_ciphers")));
         ro.heartbeat_seconds = static_cast<uint16_t>(std::stoi(v.at("r_heartbeat")));
         ro.fixed_ephemeral_for_tests = arr32(hex(v.at("r_ephemeral")));
+        io.unix_time_s = std::stoull(v.at("i_time"));
+        ro.unix_time_s = std::stoull(v.at("r_time"));
         const Bytes proxy = hex(v.at("proxy"));
+        std::optional<crypto::ProxyInfo> client;
         if (!proxy.empty()) {
             REQUIRE(proxy.size() == 13);
             crypto::ProxyInfo pi;
@@ -119,7 +124,7 @@ TEST_CASE("known-answer vectors from the independent reference implementation") 
             std::copy(proxy.begin() + 5, proxy.begin() + 9, pi.dst_addr.begin());
             pi.src_port = static_cast<uint16_t>(proxy[9] << 8 | proxy[10]);
             pi.dst_port = static_cast<uint16_t>(proxy[11] << 8 | proxy[12]);
-            io.proxy = pi;
+            client = pi;
         }
 
         crypto::Initiator ini(psk, io);
@@ -143,11 +148,6 @@ TEST_CASE("known-answer vectors from the independent reference implementation") 
             CHECK(r->heartbeat_seconds == std::stoi(v.at("heartbeat")));
             CHECK(testutil::to_hex(r->handshake_hash.data(), 32) == v.at("handshake_hash"));
         }
-        CHECK(rr.proxy.has_value() == !proxy.empty());
-        if (rr.proxy) {
-            CHECK(rr.proxy->src_port == 51234);
-            CHECK(rr.proxy->dst_port == 5672);
-        }
 
         // Records, initiator to responder: CONFIRM, DATA, PING, REKEY, DATA,
         // CLOSE, sealed by our writer and compared with the reference.
@@ -162,7 +162,8 @@ TEST_CASE("known-answer vectors from the independent reference implementation") 
             out.insert(out.end(), rec.begin(), rec.end());
         };
         const Bytes ping = {0, 1, 2, 3, 4, 5, 6, 7};
-        emit(proto::RecordType::Confirm, {});
+        uint8_t cb[proto::CONFIRM_BODY_LEN_MAX];
+        emit(proto::RecordType::Confirm, Bytes(cb, cb + proto::encode_confirm_body(client, cb)));
         emit(proto::RecordType::Data, {'A', 'M', 'Q', 'P', 0, 0, 9, 1});
         emit(proto::RecordType::Ping, ping);
         emit(proto::RecordType::Rekey, {});
@@ -181,6 +182,16 @@ TEST_CASE("known-answer vectors from the independent reference implementation") 
             REQUIRE(reader.next(wire.data() + off, wire.size() - off, rec, err) ==
                     proto::DecodeStatus::Record);
             types.push_back(rec.type);
+            if (rec.type == proto::RecordType::Confirm) {
+                // The client address, now under the session keys (§4.3).
+                std::optional<crypto::ProxyInfo> got;
+                REQUIRE(proto::parse_confirm_body({rec.body, rec.body_len}, got));
+                CHECK(got.has_value() == !proxy.empty());
+                if (got) {
+                    CHECK(got->src_port == 51234);
+                    CHECK(got->dst_port == 5672);
+                }
+            }
             off += rec.wire_len;
         }
         CHECK(types.size() == 6);
@@ -384,33 +395,116 @@ TEST_CASE("heartbeat negotiation: off if either side is off, else the longer int
     }
 }
 
-TEST_CASE("an initiator that requires forward secrecy rejects a no-DH msg2") {
-    // A responder that ignores our -g (a buggy or hostile key holder) must
-    // not get through: build its msg2 with -f semantics.
-    const crypto::Psk k = make_psk(9);
-    crypto::HandshakeOptions io, ro;
-    io.fs_policy = proto::FsPolicy::Prefer;
-    ro.fs_policy = proto::FsPolicy::Refuse;
-    crypto::Initiator ini(k, io);
-    Bytes m1(2 + proto::HS_BODY_MAX), m2(2 + proto::HS_BODY_MAX);
-    m1.resize(ini.write_message1(m1));
-    crypto::Responder res({&k}, ro);
-    REQUIRE(res.read_message1(std::span<const uint8_t>(m1).subspan(2)) ==
-            crypto::HandshakeError::None);
-    crypto::HandshakeResult rr;
-    size_t n2 = 0;
-    REQUIRE(res.write_message2(m2, n2, rr) == crypto::HandshakeError::None);
-    REQUIRE(m2[2] == static_cast<uint8_t>(proto::HandshakeMode::NoForwardSecrecy));
+// A msg2 body for ${m1} (with its length prefix) as a key holder that
+// breaks the rules could make it: without the ee token if ${no_dh}, and
+// with ${mode} in its Mode field. Built from the responder's side of the
+// transcript, as DESIGN.md §3.3 describes it.
+Bytes forged_msg2(const crypto::Psk &k, const Bytes &m1, bool no_dh, uint8_t mode) {
+    crypto::SymmetricState ss =
+        crypto::SymmetricState::restore(k.handshake_start(), proto::CipherId::ChaCha20Poly1305);
+    const std::span<const uint8_t, 32> ei(m1.data() + 2, 32);
+    ss.mix_hash(ei);
+    ss.mix_key(ei);
+    Bytes p1(m1.size() - 2 - 32 - 16);
+    REQUIRE(ss.decrypt_and_hash(std::span<const uint8_t>(m1).subspan(2 + 32), p1.data()));
+    std::array<uint8_t, 32> priv{}, er{};
+    priv.fill(0x42);
+    if (no_dh) {
+        er = priv;
+    } else {
+        crypto::detail::x25519_public(priv, er);
+    }
+    ss.mix_hash(er);
+    ss.mix_key(er);
+    if (!no_dh) {
+        std::array<uint8_t, 32> dh{};
+        REQUIRE(crypto::detail::x25519_dh(priv, ei, dh));
+        ss.mix_key(dh);
+    }
+    uint8_t payload[32];
+    proto::FieldWriter w(payload);
+    w.u8(proto::PayloadField::Version, proto::PROTOCOL_VERSION);
+    w.u8(proto::PayloadField::Cipher, 1);
+    w.u16(proto::PayloadField::Heartbeat, 0);
+    w.u8(proto::PayloadField::Mode, mode);
+    Bytes body(32 + w.size() + 16);
+    std::copy(er.begin(), er.end(), body.begin());
+    ss.encrypt_and_hash({payload, w.size()}, body.data() + 32);
+    return body;
+}
 
-    // Same msg2 to an initiator that had required forward secrecy.
-    crypto::HandshakeOptions strict = io;
-    strict.fs_policy = proto::FsPolicy::Require;
-    crypto::Initiator ini2(k, strict);
-    Bytes x(2 + proto::HS_BODY_MAX);
-    ini2.write_message1(x);
-    crypto::HandshakeResult ri;
-    CHECK(ini2.read_message2(std::span<const uint8_t>(m2).subspan(2, n2 - 2), ri) ==
-          crypto::HandshakeError::PolicyConflict);
+TEST_CASE("the initiator's policy decides which msg2 keys it accepts") {
+    // msg2 does not name its mode in the clear: a -g initiator tries only
+    // the keys with ee, an -f one only those without, so a responder that
+    // ignores the initiator's policy (a buggy or hostile key holder) cannot
+    // get through. The honest no-DH and DH answers are the controls.
+    const crypto::Psk k = make_psk(9);
+    struct {
+        proto::FsPolicy policy;
+        bool no_dh;
+        crypto::HandshakeError want;
+    } cases[] = {
+        {proto::FsPolicy::Require, true, crypto::HandshakeError::AuthFailed},
+        {proto::FsPolicy::Require, false, crypto::HandshakeError::None},
+        {proto::FsPolicy::Prefer, true, crypto::HandshakeError::None},
+        {proto::FsPolicy::Prefer, false, crypto::HandshakeError::None},
+        {proto::FsPolicy::Refuse, true, crypto::HandshakeError::None},
+    };
+    for (const auto &c : cases) {
+        CAPTURE(static_cast<int>(c.policy));
+        CAPTURE(c.no_dh);
+        crypto::HandshakeOptions io;
+        io.fs_policy = c.policy;
+        crypto::Initiator ini(k, io);
+        Bytes m1(2 + proto::HS_BODY_MAX);
+        m1.resize(ini.write_message1(m1));
+        crypto::HandshakeResult r;
+        CHECK(ini.read_message2(forged_msg2(k, m1, c.no_dh, c.no_dh ? 1 : 0), r) == c.want);
+        if (c.want == crypto::HandshakeError::None)
+            CHECK(r.forward_secret == !c.no_dh);
+    }
+}
+
+TEST_CASE("msg2's Mode field must agree with the keys that opened it") {
+    // A key holder that opens msg2 without the DH but claims Mode 0 (or the
+    // reverse) is refused: the mode is bound twice, by the keys and by the
+    // authenticated field.
+    const crypto::Psk k = make_psk(3);
+    for (const bool no_dh : {true, false}) {
+        CAPTURE(no_dh);
+        crypto::Initiator ini(k, {});
+        Bytes m1(2 + proto::HS_BODY_MAX);
+        m1.resize(ini.write_message1(m1));
+        crypto::HandshakeResult r;
+        CHECK(ini.read_message2(forged_msg2(k, m1, no_dh, no_dh ? 0 : 1), r) ==
+              crypto::HandshakeError::BadPayload);
+    }
+}
+
+TEST_CASE("the responder refuses a msg1 stamped outside its clock window") {
+    const crypto::Psk k = make_psk(4);
+    for (const int64_t skew : {-121, -120, 0, 120, 121, 100000}) {
+        CAPTURE(skew);
+        crypto::HandshakeOptions io, ro;
+        ro.unix_time_s = 1800000000;
+        ro.clock_window_s = 120;
+        io.unix_time_s = static_cast<uint64_t>(static_cast<int64_t>(ro.unix_time_s) + skew);
+        crypto::Initiator ini(k, io);
+        crypto::Responder res({&k}, ro);
+        Bytes m1(2 + proto::HS_BODY_MAX), m2(2 + proto::HS_BODY_MAX);
+        m1.resize(ini.write_message1(m1));
+        const auto e = res.read_message1(std::span<const uint8_t>(m1).subspan(2));
+        if (skew < -120 || skew > 120) {
+            CHECK(e == crypto::HandshakeError::ClockSkew);
+            CHECK(res.clock_skew_s() == skew);
+            // Refused before any DH: the responder will not answer.
+            crypto::HandshakeResult rr;
+            size_t n2 = 0;
+            CHECK(res.write_message2(m2, n2, rr) == crypto::HandshakeError::WrongState);
+        } else {
+            CHECK(e == crypto::HandshakeError::None);
+        }
+    }
 }
 
 }

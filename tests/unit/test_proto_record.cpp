@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include "helpers.hpp"
+#include "proto/fields.hpp"
 #include "proto/record.hpp"
 
 #include <cstring>
@@ -209,7 +210,7 @@ TEST_CASE("authenticated but invalid: unknown type or wrong body size") {
         {RecordType::Ping, 7, RecordError::BadBody},
         {RecordType::Pong, 9, RecordError::BadBody},
         {RecordType::Close, 1, RecordError::BadBody},
-        {RecordType::Confirm, 1, RecordError::BadBody},
+        {RecordType::Confirm, proto::CONFIRM_BODY_MAX + 1, RecordError::BadBody},
         {RecordType::Reset, 0, RecordError::BadBody},
         {RecordType::Rekey, 2, RecordError::BadBody},
     };

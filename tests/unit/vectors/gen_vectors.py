@@ -2,15 +2,16 @@
 # SPDX-License-Identifier: BSD-2-Clause
 """Independent reference implementation of the sealpipe handshake and record
 layer, written from DESIGN.md alone, used to produce the known-answer vectors
-in sealpipe_v1.txt.
+in sealpipe_v2.txt.
 
 It shares no code with the C++ implementation and no library: X25519,
 ChaCha20-Poly1305 and AES-256-GCM come from python3-cryptography (OpenSSL),
 HMAC and SHA-256 from the Python standard library. Before writing anything it
 checks itself against the published cacophony Noise vectors in
-noise_nn_cacophony.txt, so the Noise core it builds on is known to be right.
+noise_nn_cacophony.txt and noise_nnpsk0_cacophony.txt, so the Noise core it
+builds on, the psk token included, is known to be right.
 
-Usage: gen_vectors.py > sealpipe_v1.txt   (needs: apt-get install python3-cryptography)
+Usage: gen_vectors.py > sealpipe_v2.txt   (needs: apt-get install python3-cryptography)
 """
 
 import hashlib
@@ -143,30 +144,48 @@ def read_sections(path):
 
 
 def check_cacophony():
-    for name, v in read_sections(os.path.join(HERE, "noise_nn_cacophony.txt")).items():
+    for fname, psk in (("noise_nn_cacophony.txt", False), ("noise_nnpsk0_cacophony.txt", True)):
+        for name, v in read_sections(os.path.join(HERE, fname)).items():
+            check_one(name, v, psk)
+
+
+def check_one(name, v, psk):
+    if True:
         cipher = AES if "AESGCM" in name else CHACHA
         b = bytes.fromhex
         ie, re_ = b(v["init_ephemeral"]), b(v["resp_ephemeral"])
         si, sr = Symmetric(name.encode(), cipher), Symmetric(name.encode(), cipher)
         for s in (si, sr):
             s.mix_hash(b(v["prologue"]))
-        # -> e
+            if psk:  # -> psk
+                s.mix_key_and_hash(b(v["psk"]))
+        # -> e (in a PSK handshake, e is also a MixKey)
         iep = x25519_pub(ie)
         si.mix_hash(iep)
+        if psk:
+            si.mix_key(iep)
         m1 = iep + si.encrypt_and_hash(b(v["payload1"]))
         assert m1 == b(v["ciphertext1"]), name
         sr.mix_hash(m1[:32])
+        if psk:
+            sr.mix_key(m1[:32])
         assert sr.decrypt_and_hash(m1[32:]) == b(v["payload1"])
         # <- e, ee
         rep = x25519_pub(re_)
         sr.mix_hash(rep)
+        if psk:
+            sr.mix_key(rep)
         sr.mix_key(x25519(re_, iep))
         m2 = rep + sr.encrypt_and_hash(b(v["payload2"]))
         assert m2 == b(v["ciphertext2"]), name
         si.mix_hash(m2[:32])
+        if psk:
+            si.mix_key(m2[:32])
         si.mix_key(x25519(ie, m2[:32]))
         assert si.decrypt_and_hash(m2[32:]) == b(v["payload2"])
         assert si.h == sr.h, name
+        if "handshake_hash" in v:
+            assert si.h == b(v["handshake_hash"]), name
         k1, k2 = si.split()
         n1 = n2 = 0
         for i in (3, 4, 5, 6):
@@ -180,11 +199,12 @@ def check_cacophony():
 
 
 # --------------------------------------------------------------------------
-# sealpipe/1 (DESIGN.md sections 2 to 6).
+# sealpipe/2 (DESIGN.md sections 2 to 6).
 # --------------------------------------------------------------------------
 
 NAME = b"Noise_NNpsk0_25519_ChaChaPoly_SHA256"
-PROLOGUE = b"sealpipe/1"
+PROLOGUE = b"sealpipe/2"
+VERSION = b"\x02"
 
 
 def tlv(t, v):
@@ -199,7 +219,7 @@ def fingerprint(psk):
     return hmac256(psk, b"sealpipe/1 fingerprint")[:4].hex()
 
 
-def handshake(psk, i_policy, i_ciphers, i_hb, r_policy, r_ciphers, r_hb, ie, re_, proxy=b""):
+def handshake(psk, i_policy, i_ciphers, i_hb, r_policy, r_ciphers, r_hb, ie, re_, i_time):
     """Run both sides; return (msg1, msg2, k_i2r, k_r2i, cipher, fs, hb)."""
     # Initiator, message 1: -> psk, e
     si = Symmetric(NAME, CHACHA)
@@ -208,10 +228,8 @@ def handshake(psk, i_policy, i_ciphers, i_hb, r_policy, r_ciphers, r_hb, ie, re_
     i_e = ie if i_policy == REFUSE else x25519_pub(ie)
     si.mix_hash(i_e)
     si.mix_key(i_e)
-    p1 = (tlv(0x01, b"\x01") + tlv(0x02, bytes([i_policy])) + tlv(0x03, bytes([i_ciphers])) +
-          tlv(0x04, struct.pack(">H", i_hb)))
-    if proxy:
-        p1 += tlv(0x06, proxy)
+    p1 = (tlv(0x01, VERSION) + tlv(0x02, bytes([i_policy])) + tlv(0x03, bytes([i_ciphers])) +
+          tlv(0x04, struct.pack(">H", i_hb)) + tlv(0x07, struct.pack(">Q", i_time)))
     body1 = i_e + si.encrypt_and_hash(p1)
     msg1 = struct.pack(">H", len(body1)) + body1
 
@@ -226,24 +244,23 @@ def handshake(psk, i_policy, i_ciphers, i_hb, r_policy, r_ciphers, r_hb, ie, re_
     common = i_ciphers & r_ciphers
     cipher = AES if common & 2 else CHACHA
 
-    # Responder, message 2: <- mode, e, ee
-    sr.mix_hash(bytes([mode]))
+    # Responder, message 2: <- e, ee (no ee in the no-DH variant)
     r_e = re_ if mode == NOFS else x25519_pub(re_)
     sr.mix_hash(r_e)
     sr.mix_key(r_e)
     if mode == FS:
         sr.mix_key(x25519(re_, body1[:32]))
-    p2 = tlv(0x01, b"\x01") + tlv(0x05, bytes([cipher])) + tlv(0x04, struct.pack(">H", r_hb))
-    body2 = bytes([mode]) + r_e + sr.encrypt_and_hash(p2)
+    p2 = (tlv(0x01, VERSION) + tlv(0x05, bytes([cipher])) + tlv(0x04, struct.pack(">H", r_hb)) +
+          tlv(0x08, bytes([mode])))
+    body2 = r_e + sr.encrypt_and_hash(p2)
     msg2 = struct.pack(">H", len(body2)) + body2
 
     # Initiator reads message 2.
-    si.mix_hash(body2[:1])
-    si.mix_hash(body2[1:33])
-    si.mix_key(body2[1:33])
+    si.mix_hash(body2[:32])
+    si.mix_key(body2[:32])
     if mode == FS:
-        si.mix_key(x25519(ie, body2[1:33]))
-    assert si.decrypt_and_hash(body2[33:]) == p2
+        si.mix_key(x25519(ie, body2[:32]))
+    assert si.decrypt_and_hash(body2[32:]) == p2
     assert si.h == sr.h
     k1, k2 = si.split()
     assert (k1, k2) == sr.split()
@@ -261,7 +278,7 @@ class Sender:
         rec = hdr + aead_seal(self.cipher, self.key, self.n, hdr, bytes([rtype]) + body)
         self.n += 1
         if rtype == 0x07:  # REKEY: next record under HMAC(k, label)
-            self.key = hmac256(self.key, b"sealpipe/1 rekey")
+            self.key = hmac256(self.key, b"sealpipe/1 rekey")  # label unchanged in /2
         return rec
 
 
@@ -269,7 +286,8 @@ def emit_case(out, name, material, args, proxy=b""):
     psk = psk_of(material)
     ie = sha256(b"initiator ephemeral " + name.encode())
     re_ = sha256(b"responder ephemeral " + name.encode())
-    msg1, msg2, k1, k2, cipher, fs, hb, h = handshake(psk, *args, ie, re_, proxy=proxy)
+    i_time = 1767225600 + len(name)  # any fixed time; the responder's is 7 s later
+    msg1, msg2, k1, k2, cipher, fs, hb, h = handshake(psk, *args, ie, re_, i_time)
     i_policy, i_ciphers, i_hb, r_policy, r_ciphers, r_hb = args
     out.append("[%s]" % name)
     kv = [
@@ -277,12 +295,14 @@ def emit_case(out, name, material, args, proxy=b""):
         ("i_policy", i_policy), ("i_ciphers", i_ciphers), ("i_heartbeat", i_hb),
         ("r_policy", r_policy), ("r_ciphers", r_ciphers), ("r_heartbeat", r_hb),
         ("i_ephemeral", ie.hex()), ("r_ephemeral", re_.hex()), ("proxy", proxy.hex()),
+        ("i_time", i_time), ("r_time", i_time + 7),
         ("msg1", msg1.hex()), ("msg2", msg2.hex()), ("handshake_hash", h.hex()),
         ("k_i2r", k1.hex()), ("k_r2i", k2.hex()),
         ("cipher", cipher), ("forward_secret", int(fs)), ("heartbeat", hb),
     ]
     si, sr = Sender(cipher, k1), Sender(cipher, k2)
-    i2r = [si.record(0x01), si.record(0x02, b"AMQP\x00\x00\x09\x01"),
+    confirm = tlv(0x06, proxy) if proxy else b""  # the CONFIRM body carries ProxyAddr
+    i2r = [si.record(0x01, confirm), si.record(0x02, b"AMQP\x00\x00\x09\x01"),
            si.record(0x05, bytes(range(8))), si.record(0x07),
            si.record(0x02, b"after rekey"), si.record(0x03)]
     r2i = [sr.record(0x06, bytes(range(8))), sr.record(0x02, b"x" * 300),
@@ -297,7 +317,7 @@ def emit_case(out, name, material, args, proxy=b""):
 def main():
     check_cacophony()
     out = [
-        "# sealpipe/1 known-answer vectors. Generated by gen_vectors.py (an",
+        "# sealpipe/2 known-answer vectors. Generated by gen_vectors.py (an",
         "# independent Python implementation over OpenSSL, checked first",
         "# against the cacophony Noise vectors); do not edit by hand.",
         "# Ciphers masks: 1 = ChaCha20-Poly1305, 3 = both. Policies: 0 prefer,",
