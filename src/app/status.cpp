@@ -133,6 +133,11 @@ void handshake_metrics(std::string &m, tunnel::Context &ctx) {
             proto::cipher_name(proto::CipherId::ChaCha20Poly1305), load(st.ciphers_chacha));
     appendf(m, "sealpipe_sessions_total{cipher=\"%s\"} %" PRIu64 "\n",
             tunnel::SPIPED_TRANSPORT_NAME, load(st.ciphers_spiped));
+    m += "# HELP sealpipe_sessions_without_forward_secrecy_total Sessions without forward "
+         "secrecy (-f on either side; DESIGN.md 4.1).\n"
+         "# TYPE sealpipe_sessions_without_forward_secrecy_total counter\n";
+    appendf(m, "sealpipe_sessions_without_forward_secrecy_total %" PRIu64 "\n",
+            load(st.sessions_no_fs));
     m += "# HELP sealpipe_replay_cache_entries First handshake messages remembered to refuse "
          "replays (-d; bounded, DESIGN.md 3.5).\n"
          "# TYPE sealpipe_replay_cache_entries gauge\n";

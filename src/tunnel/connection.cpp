@@ -357,6 +357,26 @@ void Connection::open_session() {
      : session_.cipher == proto::CipherId::Aes256Gcm ? st.ciphers_aes
                                                      : st.ciphers_chacha)
         .fetch_add(1, std::memory_order_relaxed);
+    if (!session_.forward_secret)
+        note_no_forward_secrecy();
+}
+
+// A session without forward secrecy is counted; when it was the peer's
+// choice (its -f) and not ours, it is also said, at the default level and
+// rate-limited: a default-policy side must not give up forward secrecy
+// silently. -g refuses such peers.
+void Connection::note_no_forward_secrecy() {
+    env_.stats.sessions_no_fs.fetch_add(1, std::memory_order_relaxed);
+    if (env_.cfg.handshake.fs_policy == proto::FsPolicy::Refuse)
+        return;
+    uint64_t suppressed = 0;
+    if (!env_.owner.allow_session_warning(util::now_ms(), suppressed))
+        return;
+    log_warn("conn %llu %s: no forward secrecy: the peer runs with -f, so a later theft of the "
+             "key file decrypts this session (-g refuses such peers)%s",
+             static_cast<unsigned long long>(id_), peer_.c_str(),
+             suppressed > 0 ? (" [" + std::to_string(suppressed) + " more not logged]").c_str()
+                            : "");
 }
 
 // ---------------------------------------------------------------------------

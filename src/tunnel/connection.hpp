@@ -97,6 +97,7 @@ private:
     void enter_handshake();
     void enter_await_confirm();
     void confirmed();
+    void note_no_forward_secrecy();
     void enter_connect_target();
     void enter_open();
     void enter_draining(EndReason why, uint64_t timeout_ms);

@@ -36,6 +36,9 @@ public:
     // -d: the peer confirmed; lease an -n slot for it (empty at the limit,
     // and the owner stops accepting while the limit holds).
     virtual SlotLease lease_slot() noexcept = 0;
+    // A repeated warning about sessions (one per 10 s, then how many more
+    // were not logged), like the auth-failure gate.
+    virtual bool allow_session_warning(uint64_t now_ms, uint64_t &suppressed) noexcept = 0;
     // ${c} has ended; ${report} says how (called once, from inside ${c}).
     virtual void ended(Connection &c, const EndReport &report) noexcept = 0;
     // ${c} has ended and no call of its is on the stack: delete it.

@@ -84,6 +84,9 @@ public:
     void ended(Connection &c, const EndReport &report) noexcept override;
     void reap(Connection &c) noexcept override;
     bool allow_auth_log(uint64_t now_ms, uint64_t &suppressed) override;
+    bool allow_session_warning(uint64_t now_ms, uint64_t &suppressed) noexcept override {
+        return session_log_.allow(now_ms, suppressed);
+    }
 
 private:
     static void on_accept(evutil_socket_t fd, short what, void *arg) noexcept;
@@ -130,6 +133,7 @@ private:
     bool auth_flush_armed_ = false;
     util::RateLimiter resource_log_{1, limits::WARNING_INTERVAL_MS};
     util::RateLimiter limit_log_{1, limits::WARNING_INTERVAL_MS};
+    util::RateLimiter session_log_{1, limits::WARNING_INTERVAL_MS};
 
     IntrusiveList<Connection, &Connection::all_hook> all_;
     IntrusiveList<Connection, &Connection::ready_hook> ready_;

@@ -58,6 +58,21 @@ roundtrip "$e" || fail "-f failed"
 wait_for log_has e_f ": open, .*, no forward secrecy \(-f\)"
 wait_for log_has d_fs ": open, .*, no forward secrecy \(-f\)"
 pass "-f: the session is logged as not forward secret on both ends"
+# A default-policy end that got no forward secrecy says so at the default
+# level (issue 12 item 10), rate-limited, and counts it; the -f end chose
+# it and only counts.
+e4="[127.0.0.1]:$(port)" d4="[127.0.0.1]:$(port)"
+start_daemon d4 -d -s "$d4" -t "$tgt" -k "$k" -f --status "$T/d4.sock"
+start_daemon e4 -e -s "$e4" -t "$d4" -k "$k" --status "$T/e4.sock"
+roundtrip "$e4" || fail "default -e against -f -d failed"
+roundtrip "$e4" || fail "default -e against -f -d failed"
+wait_for log_has e4 "warning: conn [0-9]+ .*: no forward secrecy: the peer runs with -f"
+[ "$(log_count e4 "no forward secrecy: the peer runs with -f")" -eq 1 ] || fail "the warning is not rate-limited"
+nofs() { "$SPTEST" http "$1" /metrics | awk '$1 == "sealpipe_sessions_without_forward_secrecy_total" {print $2}'; }
+[ "$(nofs "$T/e4.sock")" = 2 ] || fail "-e counted $(nofs "$T/e4.sock") sessions without forward secrecy, expected 2"
+[ "$(nofs "$T/d4.sock")" = 2 ] || fail "-d counted $(nofs "$T/d4.sock"), expected 2"
+! log_has d4 "no forward secrecy: the peer" || fail "the -f end warned about its own choice"
+pass "a default -e against a -f -d: one warning for two sessions, both counted on both ends"
 dg="[127.0.0.1]:$(port)" eg="[127.0.0.1]:$(port)"
 start_daemon d_g -d -s "$dg" -t "$tgt" -k "$k" -g
 start_daemon e_fg -e -s "$eg" -t "$dg" -k "$k" -f
