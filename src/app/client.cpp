@@ -6,6 +6,7 @@
 #include "crypto/sodium.hpp"
 #include "net/address.hpp"
 #include "sys/daemon.hpp"
+#include "sys/process.hpp"
 #include "tunnel/loop_event.hpp"
 #include "tunnel/protocol.hpp"
 #include "tunnel/server.hpp"
@@ -211,6 +212,8 @@ int run_client(const ClientOptions &o) {
         std::fprintf(stderr, "sealpipe: %s\n", e.what());
         return EXIT_RUNTIME;
     }
+    if (const std::string failed = sys::protect_memory(); !failed.empty())
+        log_warn("%s: key material could end up in a core dump", failed.c_str());
 
     tunnel::Context ctx;
     if (const int status = configure(o, ctx); status != 0)

@@ -8,6 +8,7 @@
 #include "net/socket.hpp"
 #include "sys/daemon.hpp"
 #include "sys/notify.hpp"
+#include "sys/process.hpp"
 #include "tunnel/loop_event.hpp"
 #include "tunnel/resolver.hpp"
 #include "tunnel/server.hpp"
@@ -115,6 +116,36 @@ struct Startup {
     std::optional<net::SockAddr> status_addr;
 };
 
+// No core dumps, not dumpable: the keys stay out of core files and away
+// from other processes of the same user (SECURITY.md).
+void protect_memory() {
+    const std::string failed = sys::protect_memory();
+    if (!failed.empty())
+        log_warn("%s: key material could end up in a core dump", failed.c_str());
+}
+
+// Session keys in locked memory where the limit allows (once, at start).
+void lock_memory() {
+    const std::string why = sys::lock_memory();
+    if (!why.empty())
+        log_warn("memory not locked (%s): session keys may be written to swap; raise the limit "
+                 "(systemd: LimitMEMLOCK=infinity, as the shipped unit does; shell: ulimit -l "
+                 "unlimited) to lock it",
+                 why.c_str());
+}
+
+// The -u user's uid, if -u names one that exists (a bad -u is reported
+// where privileges are dropped): key files may belong to that user.
+std::optional<uid_t> run_as_uid(const DaemonOptions &o) {
+    if (o.user.empty())
+        return std::nullopt;
+    try {
+        return sys::parse_user_spec(o.user).uid;
+    } catch (const sys::SystemError &) {
+        return std::nullopt;
+    }
+}
+
 // Keys, cipher, addresses: each failure is one line and its exit status.
 // Keys first: the most common mistake should be reported first.
 Startup configure(const DaemonOptions &o, tunnel::Context &ctx) {
@@ -122,7 +153,7 @@ Startup configure(const DaemonOptions &o, tunnel::Context &ctx) {
     for (const auto &k : o.keys)
         st.key_paths.push_back(sys::absolute_path(k));
     try {
-        st.keys = load_keys(st.key_paths, key_options(o.insecure_key, o.protocol));
+        st.keys = load_keys(st.key_paths, key_options(o.insecure_key, o.protocol, run_as_uid(o)));
     } catch (const crypto::KeyFileError &e) {
         die(EXIT_KEY, e.what());
     }
@@ -204,8 +235,10 @@ std::string detach(const DaemonOptions &o) {
             pidfile = sys::absolute_path(o.pidfile);
         if (!pidfile.empty())
             sys::write_pidfile(pidfile);
-        if (!o.user.empty())
+        if (!o.user.empty()) {
             sys::drop_privileges(sys::parse_user_spec(o.user));
+            protect_memory(); // a change of user made the process dumpable again
+        }
         if (!o.foreground && ::chdir("/") != 0)
             throw sys::SystemError("cannot change directory to /: " + util::errno_string(errno));
     } catch (const sys::SystemError &e) {
@@ -236,7 +269,7 @@ std::vector<tunnel::LoopEvent> wire_signals(tunnel::Server &server, tunnel::Cont
     signals.push_back(tunnel::LoopEvent::signal(server.loop(), SIGHUP, [&ctx, &st, &o] {
         // Type=notify-reload: RELOADING=1 with the monotonic time, then READY=1.
         sys::sd_notify("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(util::now_us()));
-        reload_keys(ctx, st.key_paths, key_options(o.insecure_key, o.protocol));
+        reload_keys(ctx, st.key_paths, key_options(o.insecure_key, o.protocol, run_as_uid(o)));
         sys::sd_notify("READY=1");
     }));
     signals.push_back(tunnel::LoopEvent::signal(server.loop(), SIGUSR1, [&ctx, &info, &server] {
@@ -316,6 +349,7 @@ int run_daemon(const DaemonOptions &o) {
         sys::daemon_report(EXIT_OK);
     }
 
+    protect_memory(); // before the keys are read
     tunnel::Context ctx;
     const Startup st = configure(o, ctx);
     if (o.check) {
@@ -333,6 +367,7 @@ int run_daemon(const DaemonOptions &o) {
     const std::string pidfile = detach(o);
     if (o.syslog)
         util::log_init("sealpiped", util::log_level(), true);
+    lock_memory(); // after the fork: memory locks are not inherited
 
     const int status = serve(o, ctx, st, sockets);
     if (!pidfile.empty())

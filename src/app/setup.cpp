@@ -20,21 +20,34 @@ namespace sealpipe::app {
 
 namespace {
 
-// The *.key files of directory ${dir}, in name order. The directory itself
-// must not be writable by group or others: whoever can add a file to it
-// can add a key.
-std::vector<std::string> key_directory(const std::string &dir, bool insecure) {
+// A directory that holds keys must not be writable by group or others:
+// whoever can add or rename a file in it can swap a key. ${what} names it
+// in the message ("key directory", "the directory of key file F").
+void check_key_dir(const std::string &dir, const std::string &what, bool insecure) {
     struct stat st {};
     if (::stat(dir.c_str(), &st) != 0)
-        throw crypto::KeyFileError("cannot open key directory " + dir + ": " +
-                                   util::errno_string(errno));
+        throw crypto::KeyFileError("cannot open " + what + ": " + util::errno_string(errno));
     if ((st.st_mode & 022) != 0 && !insecure) {
         char mode[8];
         std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-        throw crypto::KeyFileError(
-            "key directory " + dir + " is writable by group or others (mode " + mode +
-            "): run 'chmod go-w " + dir + "', or pass --insecure-key-permissions to accept it");
+        throw crypto::KeyFileError(what + " is writable by group or others (mode " + mode +
+                                   "): run 'chmod go-w " + dir +
+                                   "', or pass --insecure-key-permissions to accept it");
     }
+}
+
+// The directory that really holds key file ${path} (after symlinks).
+std::string key_file_dir(const std::string &path) {
+    char *real = ::realpath(path.c_str(), nullptr);
+    std::string p = real != nullptr ? real : path;
+    std::free(real);
+    const size_t slash = p.rfind('/');
+    return slash == std::string::npos ? "." : slash == 0 ? "/" : p.substr(0, slash);
+}
+
+// The *.key files of directory ${dir}, in name order.
+std::vector<std::string> key_directory(const std::string &dir, bool insecure) {
+    check_key_dir(dir, "key directory " + dir, insecure);
     DIR *d = ::opendir(dir.c_str());
     if (d == nullptr)
         throw crypto::KeyFileError("cannot read key directory " + dir + ": " +
@@ -54,9 +67,11 @@ std::vector<std::string> key_directory(const std::string &dir, bool insecure) {
 
 } // namespace
 
-crypto::KeyLoadOptions key_options(bool insecure, const std::string &protocol) {
+crypto::KeyLoadOptions key_options(bool insecure, const std::string &protocol,
+                                   std::optional<uid_t> run_as_uid) {
     return {.allow_insecure_permissions = insecure,
-            .min_length = protocol == "spiped" ? 0 : proto::KEY_FILE_MIN};
+            .min_length = protocol == "spiped" ? 0 : proto::KEY_FILE_MIN,
+            .run_as_uid = run_as_uid};
 }
 
 std::shared_ptr<tunnel::KeySet> load_keys(const std::vector<std::string> &paths,
@@ -68,6 +83,11 @@ std::shared_ptr<tunnel::KeySet> load_keys(const std::vector<std::string> &paths,
         const std::vector<std::string> files =
             is_dir ? key_directory(p, opts.allow_insecure_permissions)
                    : std::vector<std::string>{p};
+        if (!is_dir && p != "-" && ::stat(p.c_str(), &st) == 0) {
+            const std::string dir = key_file_dir(p);
+            check_key_dir(dir, "the directory of key file " + p + " (" + dir + ")",
+                          opts.allow_insecure_permissions);
+        }
         for (const auto &f : files) {
             set->keys.push_back(crypto::load_key_file(f, opts));
             const size_t len = set->keys.back().material_length();

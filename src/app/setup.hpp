@@ -29,7 +29,9 @@ std::shared_ptr<tunnel::KeySet> load_keys(const std::vector<std::string> &paths,
                                           const crypto::KeyLoadOptions &opts);
 // The key-file rules for --insecure-key-permissions ${insecure} and
 // --protocol ${protocol}: spiped's accepts key files of any length.
-crypto::KeyLoadOptions key_options(bool insecure, const std::string &protocol);
+// ${run_as_uid}: the -u user, who may own the key files too.
+crypto::KeyLoadOptions key_options(bool insecure, const std::string &protocol,
+                                   std::optional<uid_t> run_as_uid = std::nullopt);
 
 // The transport-cipher mask for --cipher ${name}. Throws
 // std::invalid_argument if the CPU cannot run the requested cipher.

@@ -83,9 +83,23 @@ Psk Psk::clone() const {
     return p;
 }
 
+namespace {
+const char *file_kind(mode_t m) {
+    return S_ISFIFO(m)   ? "a FIFO"
+           : S_ISCHR(m)  ? "a character device"
+           : S_ISBLK(m)  ? "a block device"
+           : S_ISSOCK(m) ? "a socket"
+           : S_ISDIR(m)  ? "a directory"
+                         : "not a file";
+}
+} // namespace
+
 Psk load_key_file(const std::string &path, const KeyLoadOptions &opts) {
     const bool is_stdin = path == "-";
-    int fd = is_stdin ? STDIN_FILENO : ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    // O_NONBLOCK: a FIFO at the path must not block the open (and the
+    // daemon with it, at start-up or on SIGHUP); it is refused below.
+    int fd = is_stdin ? STDIN_FILENO
+                      : ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0)
         throw KeyFileError("cannot open key file " + path + ": " + errno_text(errno));
     FdCloser closer{fd, !is_stdin};
@@ -93,12 +107,20 @@ Psk load_key_file(const std::string &path, const KeyLoadOptions &opts) {
     struct stat st {};
     if (::fstat(fd, &st) != 0)
         throw KeyFileError("cannot stat key file " + path + ": " + errno_text(errno));
-    // Regular files, pipes (-k <(...)), and character devices, so that
-    // spiped's habit of -k /dev/null gets the helpful "too short" answer.
+    // A named key file must be a regular file: a FIFO or a device can
+    // block, change between reads, or be anyone's. Standard input (-k -)
+    // may be a pipe or a terminal.
     const bool regular = S_ISREG(st.st_mode);
-    if (!regular && !S_ISFIFO(st.st_mode) && !S_ISSOCK(st.st_mode) && !S_ISCHR(st.st_mode) &&
-        !is_stdin)
-        throw KeyFileError("key file " + path + " is not a regular file");
+    if (!regular && !is_stdin)
+        throw KeyFileError("key file " + path + " is not a regular file (" + file_kind(st.st_mode) +
+                           "): give a key file, or -k - to read the key from standard input");
+    const uid_t me = ::geteuid();
+    if (!is_stdin && st.st_uid != 0 && st.st_uid != me &&
+        !(opts.run_as_uid && st.st_uid == *opts.run_as_uid) && !opts.allow_insecure_permissions)
+        throw KeyFileError("key file " + path + " belongs to another user (uid " +
+                           std::to_string(st.st_uid) + "): it must belong to root or to the user " +
+                           "sealpiped runs as; run 'chown root " + path +
+                           "', or pass --insecure-key-permissions to accept it");
     if (regular && !is_stdin && (st.st_mode & 077) != 0 && !opts.allow_insecure_permissions) {
         char mode[8];
         std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));

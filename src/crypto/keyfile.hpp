@@ -9,9 +9,11 @@
 
 #include <cstdint>
 #include <ctime>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <sys/types.h>
 
 namespace sealpipe::crypto {
 
@@ -31,6 +33,9 @@ struct KeyLoadOptions {
     // of any length, so --protocol spiped lowers this to 0 and warns
     // instead (DESIGN.md §12.1).
     size_t min_length = proto::KEY_FILE_MIN;
+    // Besides root and this process's effective user, the user a key file
+    // may belong to: the -u user, who reads the keys again on reload.
+    std::optional<uid_t> run_as_uid;
 };
 
 // A pre-shared key derived from a key file.

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "tunnel/buffer_pool.hpp"
+#include "crypto/secret.hpp"
 
 #include <cstdlib>
 #include <new>
@@ -29,8 +30,11 @@ void BufferPool::put(uint8_t *b) noexcept {
     if (b == nullptr)
         return;
     --in_use_;
-    // Buffers held plaintext and ciphertext but never keys, so they are
-    // reused without wiping.
+    // The data area held plaintext: wipe it before it waits on the free
+    // list or goes back to the allocator (SECURITY.md), so that a later
+    // heap disclosure or core file cannot show old traffic. The iovec area
+    // holds only pointers.
+    crypto::wipe(b, DATA_SIZE);
     if (free_.size() < max_free_)
         free_.push_back(b);
     else

@@ -56,6 +56,14 @@ check 3 "mode 0644.*chmod 0400 $T/open.key.*--insecure-key-permissions" -e -s "$
 check 3 "key directory $T/dir holds no \*.key file" -e -s "$(free)" -t "$ok_t" -k "$T/dir"
 mkdir "$T/gw"; cp "$k" "$T/gw/a.key"; chmod 0770 "$T/gw"
 check 3 "key directory $T/gw is writable by group or others \(mode 0770\).*chmod go-w" -e -s "$(free)" -t "$ok_t" -k "$T/gw"
+# -k FILE: its directory gets the same check as -k DIR (issue 12 item 9).
+check 3 "the directory of key file $T/gw/a.key \($T/gw\) is writable by group or others \(mode 0770\)" -e -s "$(free)" -t "$ok_t" -k "$T/gw/a.key"
+mkfifo -m 0600 "$T/fifo"
+check 3 "key file $T/fifo is not a regular file \(a FIFO\).*-k -" -e -s "$(free)" -t "$ok_t" -k "$T/fifo"
+if [ "$(id -u)" -eq 0 ]; then
+    cp "$k" "$T/theirs.key"; chown 4242 "$T/theirs.key"
+    check 3 "key file $T/theirs.key belongs to another user \(uid 4242\)" -e -s "$(free)" -t "$ok_t" -k "$T/theirs.key"
+fi
 
 # Address (4)
 check 4 "address 'foo' has no port" -e -s foo -t "$ok_t" -k "$k"

@@ -45,7 +45,7 @@ expect() { # EXIT PATTERN ARGS... (stdin from $T/in unless STDIN is set)
 closed="[127.0.0.1]:$(port)"
 expect 1 "cannot connect to .*Connection refused" -t "$closed" -k "$k"
 expect 2 "-t <target address> is required" -k "$k"
-expect 3 "too short" -t "$d" -k /dev/null
+expect 3 "key file /dev/null is not a regular file \\(a character device\\)" -t "$d" -k /dev/null
 expect 4 "cannot resolve 'nonexistent.invalid:1'" -t nonexistent.invalid:1 -k "$k"
 expect 6 "handshake failed: .* closed without answering: wrong key or not a sealpiped -d, or clock skew\?" -t "$d" -k "$wrong"
 [ "$(accepted echo)" -eq 2 ] || fail "the wrong key reached the target"

@@ -9,6 +9,7 @@
 #include "tunnel/pipe.hpp"
 #include "util/clock.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -174,6 +175,19 @@ struct DownRig {
 } // namespace
 
 TEST_SUITE("tunnel::pipe") {
+TEST_CASE("a buffer given back to the pool holds no old plaintext") {
+    // Issue 12 item 9: pooled buffers are wiped when released, whether they
+    // wait on the free list or go back to the allocator.
+    BufferPool pool(1);
+    uint8_t *a = pool.get();
+    std::memset(a, 0xAA, BufferPool::DATA_SIZE);
+    pool.put(a);
+    uint8_t *again = pool.get(); // the free list's one buffer
+    REQUIRE(again == a);
+    CHECK(std::all_of(again, again + BufferPool::DATA_SIZE, [](uint8_t b) { return b == 0; }));
+    pool.put(again);
+}
+
 TEST_CASE("up: CONFIRM first, then PONG and PING, then the data, all in order") {
     Fixture f;
     Pair plain, enc;
