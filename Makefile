@@ -7,6 +7,7 @@ SHELL := /bin/bash -eo pipefail
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
+RELEASE_BUILD ?= build-release
 PREFIX ?= /usr/local
 MESON_OPTS ?=
 # Seconds per fuzz target for `make fuzz` (CI uses a shorter budget).
@@ -26,9 +27,12 @@ help: ## Show this list
 deps: ## Install every package any target needs (Debian 12, as root)
 	@$(DEPS) all
 
+# The build the tests run is a test build: it honours the SEALPIPE_TEST_*
+# knobs that shrink protocol limits (src/proto/limits.hpp). `make install`
+# installs from a release build without them, $(RELEASE_BUILD).
 $(BUILD)/build.ninja:
 	@$(DEPS) test
-	meson setup $(BUILD) --prefix=$(PREFIX) $(MESON_OPTS)
+	meson setup $(BUILD) --prefix=$(PREFIX) -Dtest_hooks=true $(MESON_OPTS)
 
 build: $(BUILD)/build.ninja ## Build sealpiped, sealpipe and the test tools
 	@$(DEPS) build
@@ -53,7 +57,7 @@ SAN_LOGS = $(abspath $(ASAN_BUILD))/sanitizer-logs
 asan: ## Build with ASan+UBSan in build-asan/ and run the whole suite
 	@$(DEPS) asan
 	@[ -f $(ASAN_BUILD)/build.ninja ] || meson setup $(ASAN_BUILD) -Db_sanitize=address,undefined \
-	    -Db_lundef=false -Dbench=false $(MESON_OPTS)
+	    -Db_lundef=false -Dbench=false -Dtest_hooks=true $(MESON_OPTS)
 	ninja -C $(ASAN_BUILD)
 	rm -rf $(SAN_LOGS) && mkdir -p $(SAN_LOGS)
 	ASAN_OPTIONS=detect_leaks=1:detect_stack_use_after_return=1:log_path=$(SAN_LOGS)/asan \
@@ -113,11 +117,15 @@ lint: build ## shellcheck, mandoc -Tlint and systemd-analyze on the shipped file
 format: ## Apply .clang-format to the C++ sources (lint-format checks it)
 	clang-format -i $$(find src tests/unit tests/tools tests/fuzz bench/tools -name '*.cpp' -o -name '*.hpp')
 
-install: build ## Install binaries, man pages and service files under PREFIX
-	meson install -C $(BUILD)
+install: ## Install binaries, man pages and service files under PREFIX (a release build)
+	@$(DEPS) build
+	@[ -f $(RELEASE_BUILD)/build.ninja ] || meson setup $(RELEASE_BUILD) --prefix=$(PREFIX) \
+	    --buildtype=release -Dtests=false -Dbench=false -Dtest_hooks=false $(MESON_OPTS)
+	ninja -C $(RELEASE_BUILD)
+	meson install -C $(RELEASE_BUILD)
 
 uninstall: ## Remove what `make install` installed
-	ninja -C $(BUILD) uninstall
+	ninja -C $(RELEASE_BUILD) uninstall
 
 clean: ## Remove all build directories
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(RELEASE_BUILD)

@@ -12,7 +12,10 @@ int main(int argc, char **argv) {
     const ParsedClientArgs args = parse_client_args(argc, argv);
     switch (args.action) {
     case ClientAction::Help: return EXIT_OK;
-    case ClientAction::Version: std::printf("sealpipe %s\n", SEALPIPE_VERSION); return EXIT_OK;
+    case ClientAction::Version:
+        std::printf("sealpipe %s%s\n", SEALPIPE_VERSION,
+                    SEALPIPE_TEST_HOOKS ? " (test build: honours SEALPIPE_TEST_*)" : "");
+        return EXIT_OK;
     case ClientAction::Run: break;
     }
     return run_client(args.opts);

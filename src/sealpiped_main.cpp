@@ -12,7 +12,10 @@ int main(int argc, char **argv) {
     const ParsedDaemonArgs args = parse_daemon_args(argc, argv);
     switch (args.action) {
     case DaemonAction::Help: return EXIT_OK;
-    case DaemonAction::Version: std::printf("sealpiped %s\n", SEALPIPE_VERSION); return EXIT_OK;
+    case DaemonAction::Version:
+        std::printf("sealpiped %s%s\n", SEALPIPE_VERSION,
+                    SEALPIPE_TEST_HOOKS ? " (test build: honours SEALPIPE_TEST_*)" : "");
+        return EXIT_OK;
     case DaemonAction::Keygen: return run_keygen(args.keygen_path);
     case DaemonAction::Run: break;
     }

@@ -138,6 +138,12 @@ void handshake_metrics(std::string &m, tunnel::Context &ctx) {
          "# TYPE sealpipe_sessions_without_forward_secrecy_total counter\n";
     appendf(m, "sealpipe_sessions_without_forward_secrecy_total %" PRIu64 "\n",
             load(st.sessions_no_fs));
+    m += "# HELP sealpipe_rekeys_total REKEY records sent and received: each direction rekeys "
+         "after 2^20 records or an hour, idle or not (DESIGN.md 6.2).\n"
+         "# TYPE sealpipe_rekeys_total counter\n";
+    appendf(m, "sealpipe_rekeys_total{direction=\"sent\"} %" PRIu64 "\n", load(st.rekeys_sent));
+    appendf(m, "sealpipe_rekeys_total{direction=\"received\"} %" PRIu64 "\n",
+            load(st.rekeys_received));
     m += "# HELP sealpipe_replay_cache_entries First handshake messages remembered to refuse "
          "replays (-d; bounded, DESIGN.md 3.5).\n"
          "# TYPE sealpipe_replay_cache_entries gauge\n";

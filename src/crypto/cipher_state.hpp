@@ -15,6 +15,7 @@
 
 #include "crypto/secret.hpp"
 #include "proto/constants.hpp"
+#include "proto/limits.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -68,8 +69,11 @@ public:
     // The counter continues; the old key is wiped.
     void rekey() noexcept;
 
-    // True once REKEY_AFTER_RECORDS records were processed under this key.
-    bool rekey_due() const noexcept { return since_rekey_ >= proto::REKEY_AFTER_RECORDS; }
+    // True once rekey_limits().records records (REKEY_AFTER_RECORDS) were
+    // processed under this key.
+    bool rekey_due() const noexcept { return since_rekey_ >= proto::rekey_limits().records; }
+    // Records sealed or opened under the current key.
+    uint64_t records_under_key() const noexcept { return since_rekey_; }
     bool valid() const noexcept { return valid_; }
     Backend backend() const noexcept { return backend_; }
     proto::CipherId cipher() const noexcept { return cipher_; }

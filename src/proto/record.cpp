@@ -12,6 +12,7 @@ const char *to_string(RecordError e) noexcept {
     case RecordError::BadType: return "unknown record type";
     case RecordError::BadBody: return "record body has the wrong size";
     case RecordError::BadOrder: return "record out of order";
+    case RecordError::KeyTooOld: return "the peer kept a key past its rekey limit";
     }
     return "unknown record error";
 }
@@ -83,8 +84,8 @@ DecodeStatus decode_record(crypto::CipherState &cs, uint8_t *data, size_t avail,
     return DecodeStatus::Record;
 }
 
-DecodeStatus RecordReader::next(uint8_t *data, size_t avail, Record &out,
-                                RecordError &err) noexcept {
+DecodeStatus RecordReader::next(uint8_t *data, size_t avail, Record &out, RecordError &err,
+                                uint64_t now_seconds) noexcept {
     if (reset_received_) {
         err = RecordError::BadOrder;
         return DecodeStatus::Invalid;
@@ -92,6 +93,14 @@ DecodeStatus RecordReader::next(uint8_t *data, size_t avail, Record &out,
     DecodeStatus st = decode_record(cs_, data, avail, out, err);
     if (st != DecodeStatus::Record)
         return st;
+    // DESIGN.md §6.2: a peer that lets a key outlive its limits, with
+    // slack for records already in flight when the limit passed.
+    const RekeyLimits &lim = rekey_limits();
+    if (cs_.records_under_key() > REKEY_TOLERANCE * lim.records ||
+        (now_seconds > key_since_ && now_seconds - key_since_ > REKEY_TOLERANCE * lim.seconds)) {
+        err = RecordError::KeyTooOld;
+        return DecodeStatus::Invalid;
+    }
     // DESIGN.md §5.3: order rules.
     if (expect_confirm_) {
         if (out.type != RecordType::Confirm) {
@@ -113,7 +122,10 @@ DecodeStatus RecordReader::next(uint8_t *data, size_t avail, Record &out,
             close_received_ = true;
         break;
     case RecordType::Reset: reset_received_ = true; break;
-    case RecordType::Rekey: cs_.rekey(); break;
+    case RecordType::Rekey:
+        cs_.rekey();
+        key_since_ = now_seconds;
+        break;
     case RecordType::Ping:
     case RecordType::Pong: break;
     }

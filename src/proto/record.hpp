@@ -7,6 +7,7 @@
 
 #include "crypto/cipher_state.hpp"
 #include "proto/constants.hpp"
+#include "proto/limits.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -33,6 +34,7 @@ enum class RecordError {
     BadType,   // unknown record type
     BadBody,   // body size not allowed for the type
     BadOrder,  // e.g. DATA after CLOSE, or no CONFIRM first (DESIGN.md §5.3)
+    KeyTooOld, // the peer did not rekey in time (DESIGN.md §6.2)
 };
 
 const char *to_string(RecordError e) noexcept;
@@ -60,10 +62,15 @@ public:
     RecordReader() = default;
     // ${expect_confirm}: true on the responder (-d), which must see CONFIRM
     // first.
-    RecordReader(crypto::CipherState cs, bool expect_confirm) noexcept
-        : cs_(std::move(cs)), expect_confirm_(expect_confirm) {}
+    // ${now_seconds}: when this key was installed (monotonic seconds).
+    RecordReader(crypto::CipherState cs, bool expect_confirm, uint64_t now_seconds = 0) noexcept
+        : cs_(std::move(cs)), expect_confirm_(expect_confirm), key_since_(now_seconds) {}
 
-    DecodeStatus next(uint8_t *data, size_t avail, Record &out, RecordError &err) noexcept;
+    // ${now_seconds}: the time on the clock of the constructor's argument;
+    // a record under a key older than REKEY_TOLERANCE times the rekey
+    // limits, in records or in time, is refused (KeyTooOld: DESIGN.md §6.2).
+    DecodeStatus next(uint8_t *data, size_t avail, Record &out, RecordError &err,
+                      uint64_t now_seconds = 0) noexcept;
 
     bool close_received() const noexcept { return close_received_; }
     bool confirmed() const noexcept { return !expect_confirm_; }
@@ -74,6 +81,7 @@ private:
     bool expect_confirm_ = false;
     bool close_received_ = false;
     bool reset_received_ = false;
+    uint64_t key_since_ = 0;
 };
 
 // The sending half: seals records and decides when to rekey. Rekeying is
@@ -91,8 +99,11 @@ public:
         return seal_record(cs_, type, rec, body_len);
     }
     bool rekey_due(uint64_t now_seconds) const noexcept {
-        return cs_.rekey_due() || now_seconds - key_since_ >= REKEY_AFTER_SECONDS;
+        return cs_.rekey_due() || now_seconds >= key_expires();
     }
+    // When the key reaches its age limit (REKEY_AFTER_SECONDS), on the
+    // clock of now_seconds: the sender rekeys then even with nothing to send.
+    uint64_t key_expires() const noexcept { return key_since_ + rekey_limits().seconds; }
     // Seal a REKEY record at ${rec} (RECORD_OVERHEAD bytes) and switch to
     // the next key. Returns the record size, or 0 at the counter limit.
     size_t seal_rekey(uint8_t *rec, uint64_t now_seconds) noexcept;

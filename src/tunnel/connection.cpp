@@ -521,6 +521,7 @@ void Connection::fail(EndReason why) {
 
 const OpenClocks &Connection::clocks() noexcept {
     clk_.rx_paused = down_.blocked() && !plain_.writable;
+    clk_.rekey_at_ms = up_.rekey_at_ms();
     return clk_;
 }
 
@@ -564,6 +565,14 @@ void Connection::timer_fired() {
     if (v.expired) {
         fail(*v.expired);
         return;
+    }
+    if (v.send_rekey) {
+        up_.queue_rekey(); // sealed with whatever goes next, or on its own
+        if (!v.send_ping && !up_.pending()) {
+            pump();
+            if (state_ != State::Open)
+                return;
+        }
     }
     if (v.send_ping && !up_.pending()) {
         up_.queue_ping();

@@ -36,6 +36,13 @@ void UpPipe::confirm_with(std::span<const uint8_t> body) noexcept {
     std::memcpy(confirm_body_, body.data(), confirm_len_);
 }
 
+uint64_t UpPipe::rekey_at_ms() const noexcept {
+    if (sealer_ == nullptr || !features_.control_records)
+        return NO_DEADLINE;
+    const uint64_t s = sealer_->rekey_at_s();
+    return s >= NO_DEADLINE / 1000 ? NO_DEADLINE : s * 1000;
+}
+
 void UpPipe::queue_pong(const uint8_t (&body)[proto::PING_BODY_LEN]) noexcept {
     std::memcpy(pong_body_, body, sizeof pong_body_);
     pong_pending_ = true; // only the latest is kept
@@ -97,8 +104,10 @@ Step UpPipe::read_plaintext(Endpoint &plain, size_t &len, bool &eof_now) {
 // The control records due now, as flags; their total wire size.
 size_t UpPipe::plan_controls(bool data_follows, uint64_t now_s, bool &rekey) noexcept {
     const bool ctl = features_.control_records;
-    rekey = ctl && (data_follows || confirm_pending_ || pong_pending_ || ping_due_) &&
+    rekey = ctl &&
+            (data_follows || confirm_pending_ || pong_pending_ || ping_due_ || rekey_wanted_) &&
             sealer_->rekey_due(now_s);
+    rekey_wanted_ = false;
     pong_pending_ = pong_pending_ && ctl;
     ping_due_ = ping_due_ && ctl;
     const size_t ping_record = layout_.overhead + proto::PING_BODY_LEN;
@@ -121,8 +130,10 @@ bool UpPipe::seal_controls(uint8_t *p, bool rekey, uint64_t now_s) noexcept {
         put(sealer_->seal(RecordType::Confirm, p, confirm_len_));
         confirm_pending_ = false;
     }
-    if (rekey && ok)
+    if (rekey && ok) {
         put(sealer_->seal_rekey(p, now_s));
+        stats_.rekeys_sent.fetch_add(1, std::memory_order_relaxed);
+    }
     if (pong_pending_ && ok) {
         std::memcpy(p + layout_.body_offset, pong_body_, proto::PING_BODY_LEN);
         put(sealer_->seal(RecordType::Pong, p, proto::PING_BODY_LEN));
@@ -172,7 +183,7 @@ bool UpPipe::seal_data(size_t len, bool eof_now, size_t &end) noexcept {
 
 Step UpPipe::produce(Endpoint &plain, OpenClocks &clk) {
     const bool can_read = plain.readable && !eof_;
-    if (!can_read && !confirm_pending_ && !pong_pending_ && !ping_due_) {
+    if (!can_read && !confirm_pending_ && !pong_pending_ && !ping_due_ && !rekey_wanted_) {
         idle();
         return Step::Blocked;
     }
@@ -338,7 +349,8 @@ Step DownPipe::parse(OpenClocks &clk, bool deliver) {
     while (parse_ < len_ && iov_n_ < static_cast<int>(BufferPool::MAX_IOV)) {
         proto::Record rec;
         proto::RecordError err = proto::RecordError::None;
-        const proto::DecodeStatus st = opener_->next(buf_.get() + parse_, len_ - parse_, rec, err);
+        const proto::DecodeStatus st =
+            opener_->next(buf_.get() + parse_, len_ - parse_, rec, err, util::now_ms() / 1000);
         if (st == proto::DecodeStatus::NeedMore)
             break;
         if (st == proto::DecodeStatus::Invalid)
@@ -367,8 +379,10 @@ Step DownPipe::parse(OpenClocks &clk, bool deliver) {
             std::memcpy(ping_body_, rec.body, proto::PING_BODY_LEN);
             ping_event_ = true;
             break;
-        case RecordType::Pong:
-        case RecordType::Rekey: break;
+        case RecordType::Pong: break;
+        case RecordType::Rekey:
+            stats_.rekeys_received.fetch_add(1, std::memory_order_relaxed);
+            break;
         }
     }
     return progressed ? Step::Progress : Step::Blocked;
@@ -433,8 +447,8 @@ PipeEnd DownPipe::salvage(Endpoint &plain, Endpoint &enc) {
         if (parse_ < len_ && opener_ != nullptr) {
             proto::Record rec;
             proto::RecordError err = proto::RecordError::None;
-            if (opener_->next(buf_.get() + parse_, len_ - parse_, rec, err) ==
-                proto::DecodeStatus::Record) {
+            if (opener_->next(buf_.get() + parse_, len_ - parse_, rec, err,
+                              util::now_ms() / 1000) == proto::DecodeStatus::Record) {
                 parse_ += rec.wire_len;
                 if (rec.type == RecordType::Reset)
                     return {EndReason::PeerReset, 0, proto::RecordError::None,

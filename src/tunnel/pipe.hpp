@@ -61,6 +61,12 @@ public:
     Step pump(Endpoint &plain, Endpoint &enc, OpenClocks &clk);
 
     void queue_ping() noexcept { ping_due_ = true; }
+    // The key's age limit has passed: send a REKEY even with nothing else
+    // to send (DESIGN.md §6.2), so an idle direction does not keep its key.
+    void queue_rekey() noexcept { rekey_wanted_ = true; }
+    // When the key's age limit passes (ms on the now_ms() clock), or
+    // NO_DEADLINE without a session or control records.
+    uint64_t rekey_at_ms() const noexcept;
     bool ping_queued() const noexcept { return ping_due_; }
     void queue_pong(const uint8_t (&body)[proto::PING_BODY_LEN]) noexcept;
 
@@ -133,6 +139,7 @@ private:
     uint8_t confirm_body_[proto::CONFIRM_BODY_LEN_MAX] = {};
     size_t confirm_len_ = 0;
     bool ping_due_ = false;
+    bool rekey_wanted_ = false;
     bool pong_pending_ = false;
     bool write_failed_ = false;
     uint8_t pong_body_[proto::PING_BODY_LEN] = {};

@@ -71,6 +71,9 @@ public:
     virtual void park() noexcept = 0;
     // Rekeying is due before the next record (DESIGN.md §6).
     virtual bool rekey_due(uint64_t now_s) const noexcept = 0;
+    // When the key reaches its age limit, in now_s's seconds: rekey then
+    // even if nothing else is to be sent. UINT64_MAX: never.
+    virtual uint64_t rekey_at_s() const noexcept = 0;
     // Seal a REKEY record at ${rec} and switch keys; 0 at the nonce limit.
     virtual size_t seal_rekey(uint8_t *rec, uint64_t now_s) noexcept = 0;
 };
@@ -78,9 +81,10 @@ public:
 class RecordOpener {
 public:
     virtual ~RecordOpener() = default;
-    // Decode (and decrypt in place) the record at the start of ${data}.
+    // Decode (and decrypt in place) the record at the start of ${data};
+    // ${now_s} is for the check of the peer's key age.
     virtual proto::DecodeStatus next(uint8_t *data, size_t avail, proto::Record &out,
-                                     proto::RecordError &err) noexcept = 0;
+                                     proto::RecordError &err, uint64_t now_s) noexcept = 0;
     virtual bool close_received() const noexcept = 0;
     // As RecordSealer's.
     virtual void activate() = 0;
@@ -158,10 +162,11 @@ const WireProtocol &sealpipe_protocol() noexcept;
 // protocol_spiped.cpp). Its sessions' Session::transport.
 const WireProtocol &spiped_protocol() noexcept;
 inline constexpr const char *SPIPED_TRANSPORT_NAME = "spiped-aes-256-ctr-hmac-sha256";
-// Its record codec (DESIGN.md §5): a sealer whose rekey clock starts at
-// ${now_s}, and an opener that, with ${expect_confirm} (the responder),
+// Its record codec (DESIGN.md §5): a sealer and an opener whose key clocks
+// start at ${now_s}; with ${expect_confirm} (the responder), the opener
 // requires CONFIRM first.
 std::unique_ptr<RecordSealer> sealpipe_sealer(crypto::CipherState cs, uint64_t now_s);
-std::unique_ptr<RecordOpener> sealpipe_opener(crypto::CipherState cs, bool expect_confirm);
+std::unique_ptr<RecordOpener> sealpipe_opener(crypto::CipherState cs, bool expect_confirm,
+                                              uint64_t now_s);
 
 } // namespace sealpipe::tunnel

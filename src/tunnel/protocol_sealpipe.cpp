@@ -25,6 +25,7 @@ public:
     void activate() override { w_.cipher_state().activate(); }
     void park() noexcept override { w_.cipher_state().park(); }
     bool rekey_due(uint64_t now_s) const noexcept override { return w_.rekey_due(now_s); }
+    uint64_t rekey_at_s() const noexcept override { return w_.key_expires(); }
     size_t seal_rekey(uint8_t *rec, uint64_t now_s) noexcept override {
         return w_.seal_rekey(rec, now_s);
     }
@@ -35,11 +36,11 @@ private:
 
 class SealpipeOpener final : public RecordOpener {
 public:
-    SealpipeOpener(crypto::CipherState cs, bool expect_confirm)
-        : r_(std::move(cs), expect_confirm) {}
+    SealpipeOpener(crypto::CipherState cs, bool expect_confirm, uint64_t now_s)
+        : r_(std::move(cs), expect_confirm, now_s) {}
     proto::DecodeStatus next(uint8_t *data, size_t avail, proto::Record &out,
-                             proto::RecordError &err) noexcept override {
-        return r_.next(data, avail, out, err);
+                             proto::RecordError &err, uint64_t now_s) noexcept override {
+        return r_.next(data, avail, out, err, now_s);
     }
     bool close_received() const noexcept override { return r_.close_received(); }
     void activate() override { r_.cipher_state().activate(); }
@@ -66,7 +67,7 @@ std::span<const uint8_t> body_of(std::span<const uint8_t> msg) noexcept {
 Session make_session(crypto::HandshakeResult &r, bool responder, uint64_t now_s) {
     Session s;
     s.sealer = sealpipe_sealer(std::move(r.send), now_s);
-    s.opener = sealpipe_opener(std::move(r.recv), responder);
+    s.opener = sealpipe_opener(std::move(r.recv), responder, now_s);
     s.cipher = r.cipher;
     s.forward_secret = r.forward_secret;
     s.heartbeat_s = r.heartbeat_seconds;
@@ -161,8 +162,9 @@ std::unique_ptr<RecordSealer> sealpipe_sealer(crypto::CipherState cs, uint64_t n
     return std::make_unique<SealpipeSealer>(std::move(cs), now_s);
 }
 
-std::unique_ptr<RecordOpener> sealpipe_opener(crypto::CipherState cs, bool expect_confirm) {
-    return std::make_unique<SealpipeOpener>(std::move(cs), expect_confirm);
+std::unique_ptr<RecordOpener> sealpipe_opener(crypto::CipherState cs, bool expect_confirm,
+                                              uint64_t now_s) {
+    return std::make_unique<SealpipeOpener>(std::move(cs), expect_confirm, now_s);
 }
 
 const WireProtocol &sealpipe_protocol() noexcept {

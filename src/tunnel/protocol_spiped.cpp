@@ -35,6 +35,7 @@ public:
     void park() noexcept override { c_.park(); }
     // spiped has no rekeying: 2^64 packets per direction is its limit.
     bool rekey_due(uint64_t) const noexcept override { return false; }
+    uint64_t rekey_at_s() const noexcept override { return UINT64_MAX; }
     size_t seal_rekey(uint8_t *, uint64_t) noexcept override { return 0; }
 
 private:
@@ -45,7 +46,7 @@ class SpipedOpener final : public RecordOpener {
 public:
     explicit SpipedOpener(sp::PacketCipher c) : c_(std::move(c)) {}
     proto::DecodeStatus next(uint8_t *data, size_t avail, proto::Record &out,
-                             proto::RecordError &err) noexcept override {
+                             proto::RecordError &err, uint64_t) noexcept override {
         if (avail < sp::PACKET_LEN)
             return proto::DecodeStatus::NeedMore;
         const size_t len = c_.open(data);

@@ -31,6 +31,8 @@ struct Stats {
     std::atomic<uint64_t> ciphers_aes{0};
     std::atomic<uint64_t> ciphers_spiped{0};    // --protocol spiped sessions
     std::atomic<uint64_t> sessions_no_fs{0};    // sessions without forward secrecy
+    std::atomic<uint64_t> rekeys_sent{0};       // REKEY records sealed (DESIGN.md §6)
+    std::atomic<uint64_t> rekeys_received{0};   // ... and opened
     std::atomic<uint64_t> handshake_retries{0}; // -e: DESIGN.md §3.8
     // Connections started by each worker (--threads: at most 64).
     static constexpr size_t MAX_WORKERS = 64;

@@ -32,7 +32,7 @@ uint64_t open_deadline(const OpenClocks &c, const TimerPolicy &p) noexcept {
         deadline = std::min(deadline, c.last_data_ms + p.idle_ms);
     if (p.half_close_ms > 0 && c.half_close_start_ms != 0)
         deadline = std::min(deadline, half_close_from(c) + p.half_close_ms);
-    return deadline;
+    return std::min(deadline, c.rekey_at_ms);
 }
 
 OpenVerdict open_verdict(uint64_t now, const OpenClocks &c, const TimerPolicy &p) noexcept {
@@ -46,6 +46,8 @@ OpenVerdict open_verdict(uint64_t now, const OpenClocks &c, const TimerPolicy &p
         v.expired = EndReason::HalfCloseTimeout;
     else if (p.heartbeat_ms > 0 && now - c.last_tx_ms >= p.heartbeat_ms)
         v.send_ping = true;
+    if (!v.expired && now >= c.rekey_at_ms)
+        v.send_rekey = true;
     return v;
 }
 

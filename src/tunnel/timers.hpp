@@ -14,6 +14,8 @@
 //       idle        no DATA either way for --idle-timeout
 //       half-close  one direction closed and no DATA for
 //                   --half-close-timeout
+//       rekey       the send key's age limit (REKEY_AFTER_SECONDS), even
+//                   when idle
 //
 // All times are milliseconds on the monotonic clock; 0 in a policy field
 // turns that rule off.
@@ -36,11 +38,12 @@ struct TimerPolicy {
 
 // What an open connection's timers look at.
 struct OpenClocks {
-    uint64_t last_rx_ms = 0;          // anything read from the encrypted side
-    uint64_t last_tx_ms = 0;          // anything written to it
-    uint64_t last_data_ms = 0;        // DATA moved either way
-    uint64_t half_close_start_ms = 0; // first CLOSE sent or delivered; 0 = none
-    bool rx_paused = false;           // we stopped reading (plaintext blocked)
+    uint64_t last_rx_ms = 0;            // anything read from the encrypted side
+    uint64_t last_tx_ms = 0;            // anything written to it
+    uint64_t last_data_ms = 0;          // DATA moved either way
+    uint64_t half_close_start_ms = 0;   // first CLOSE sent or delivered; 0 = none
+    bool rx_paused = false;             // we stopped reading (plaintext blocked)
+    uint64_t rekey_at_ms = NO_DEADLINE; // our send key reaches its age limit
 };
 
 // The earliest moment at which one of the Open rules needs a look, or
@@ -54,6 +57,9 @@ struct OpenVerdict {
     std::optional<EndReason> expired;
     // A PING is due (only when nothing expired).
     bool send_ping = false;
+    // Our send key has reached its age limit: a REKEY is due, whether or
+    // not anything else is sent (DESIGN.md §6.2; only when nothing expired).
+    bool send_rekey = false;
 };
 OpenVerdict open_verdict(uint64_t now, const OpenClocks &c, const TimerPolicy &p) noexcept;
 

@@ -277,6 +277,31 @@ TEST_CASE("order rules of RecordReader") {
     }
 }
 
+TEST_CASE("RecordReader refuses a key the peer kept past twice the age limit") {
+    // Issue 12 item 6: a receiver enforces the sender's rekey schedule,
+    // with slack (REKEY_TOLERANCE) for records in flight.
+    const uint64_t limit = proto::rekey_limits().seconds;
+    proto::RecordWriter w(state(7), 1000);
+    proto::RecordReader r(state(7), false, 1000);
+    auto one = [&](uint64_t now, RecordType t = RecordType::Data) {
+        Bytes wire(proto::RECORD_OVERHEAD + 1);
+        wire[proto::RECORD_BODY_OFFSET] = 'x';
+        const size_t n =
+            t == RecordType::Rekey ? w.seal_rekey(wire.data(), now) : w.seal(t, wire.data(), 1);
+        REQUIRE(n > 0);
+        proto::Record rec;
+        RecordError err = RecordError::None;
+        const DecodeStatus st = r.next(wire.data(), n, rec, err, now);
+        return st == DecodeStatus::Record ? RecordError::None : err;
+    };
+    CHECK(one(1000 + proto::REKEY_TOLERANCE * limit) == RecordError::None);
+    CHECK(one(1000 + proto::REKEY_TOLERANCE * limit, RecordType::Rekey) == RecordError::None);
+    // The REKEY restarted the receiver's clock.
+    const uint64_t t1 = 1000 + proto::REKEY_TOLERANCE * limit;
+    CHECK(one(t1 + proto::REKEY_TOLERANCE * limit) == RecordError::None);
+    CHECK(one(t1 + proto::REKEY_TOLERANCE * limit + 1) == RecordError::KeyTooOld);
+}
+
 TEST_CASE("RecordWriter: rekey due by time, REKEY switches keys on both ends") {
     proto::RecordWriter w(state(7), 1000);
     CHECK_FALSE(w.rekey_due(1000 + proto::REKEY_AFTER_SECONDS - 1));

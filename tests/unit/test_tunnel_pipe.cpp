@@ -165,7 +165,7 @@ struct Fixture {
 struct DownRig {
     Fixture f;
     Pair plain, enc;
-    std::unique_ptr<RecordOpener> opener = sealpipe_opener(state(2), false);
+    std::unique_ptr<RecordOpener> opener = sealpipe_opener(state(2), false, now_s());
     proto::RecordWriter peer{state(2), now_s()};
     DownPipe down{f.pool, f.stats};
     DownRig() { down.open(*opener, Features{}); }
@@ -360,7 +360,7 @@ TEST_CASE("down: the peer's RESET ends the pipe with its reason") {
 TEST_CASE("down: backpressure stops reading records while the plaintext side is full") {
     Fixture f;
     Pair plain(4096), enc;
-    auto opener = sealpipe_opener(state(2), false);
+    auto opener = sealpipe_opener(state(2), false, now_s());
     proto::RecordWriter peer(state(2), now_s());
     DownPipe down(f.pool, f.stats);
     down.open(*opener, Features{});
@@ -392,7 +392,7 @@ TEST_CASE("salvage: a RESET the peer sent before going is found after a failed w
     Fixture f;
     Pair plain, enc;
     auto sealer = sealpipe_sealer(state(1), now_s());
-    auto opener = sealpipe_opener(state(2), false);
+    auto opener = sealpipe_opener(state(2), false, now_s());
     proto::RecordWriter peer(state(2), now_s());
     UpPipe up(f.pool, f.stats);
     DownPipe down(f.pool, f.stats);
@@ -415,7 +415,7 @@ TEST_CASE("salvage: without a RESET, a failed write is a truncation") {
     Fixture f;
     Pair plain, enc;
     auto sealer = sealpipe_sealer(state(1), now_s());
-    auto opener = sealpipe_opener(state(2), false);
+    auto opener = sealpipe_opener(state(2), false, now_s());
     UpPipe up(f.pool, f.stats);
     DownPipe down(f.pool, f.stats);
     up.open(*sealer, Features{}, false);
@@ -477,6 +477,7 @@ TEST_CASE("a direction lets its expanded key go when it goes idle, and takes it 
         void activate() override { w.cipher_state().activate(); }
         void park() noexcept override { w.cipher_state().park(); }
         bool rekey_due(uint64_t s) const noexcept override { return w.rekey_due(s); }
+        uint64_t rekey_at_s() const noexcept override { return w.key_expires(); }
         size_t seal_rekey(uint8_t *rec, uint64_t s) noexcept override {
             return w.seal_rekey(rec, s);
         }

@@ -30,6 +30,22 @@ TimerPolicy heartbeat_only() {
 } // namespace
 
 TEST_SUITE("tunnel::timers") {
+TEST_CASE("a REKEY is due at the send key's age limit, even with heartbeats off and no data") {
+    // Issue 12 item 6: the hourly rekey used to wait for something to send.
+    OpenClocks c = fresh();
+    const TimerPolicy none; // --heartbeat 0, no idle or half-close timeout
+    CHECK(open_deadline(c, none) == NO_DEADLINE);
+    c.rekey_at_ms = T0 + 3'600'000;
+    CHECK(open_deadline(c, none) == T0 + 3'600'000);
+    CHECK_FALSE(open_verdict(T0 + 3'599'999, c, none).send_rekey);
+    const OpenVerdict v = open_verdict(T0 + 3'600'000, c, none);
+    CHECK(v.send_rekey);
+    CHECK_FALSE(v.expired);
+    // With heartbeats, the nearer of the two deadlines.
+    c.rekey_at_ms = T0 + 10;
+    CHECK(open_deadline(c, heartbeat_only()) == T0 + 10);
+}
+
 TEST_CASE("a PING is due one interval after the last thing sent, not before") {
     OpenClocks c = fresh();
     c.last_rx_ms = T0 + HB; // the peer keeps talking: only our side is quiet
