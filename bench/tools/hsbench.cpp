@@ -6,6 +6,7 @@
 //   - sealing and opening 16 KiB records, per cipher;
 //   - the same two for spiped's protocol (--protocol spiped).
 #include "crypto/handshake.hpp"
+#include "crypto/internal.hpp"
 #include "crypto/sodium.hpp"
 #include "crypto/spiped.hpp"
 #include "proto/record.hpp"
@@ -28,7 +29,9 @@ crypto::Psk key(uint8_t seed) {
     return crypto::Psk::from_key_material(m, "bench");
 }
 
-void reject(int nkeys) {
+// ${size} 0: a real first message (about 80 bytes); else a body of that
+// many random bytes, the largest a peer may send being HS_BODY_MAX.
+void reject(int nkeys, size_t size = 0) {
     const crypto::Psk right = key(1);
     std::vector<crypto::Psk> wrong;
     for (int i = 0; i < nkeys; ++i)
@@ -39,6 +42,10 @@ void reject(int nkeys) {
     crypto::Initiator ini(right, {});
     std::vector<uint8_t> m1(2 + proto::HS_BODY_MAX);
     m1.resize(ini.write_message1(m1));
+    if (size > 0) {
+        m1.resize(2 + size);
+        crypto::random_bytes(std::span<uint8_t>(m1.data() + 2, size));
+    }
     const std::span<const uint8_t> body(m1.data() + 2, m1.size() - 2);
     const uint64_t dh_before = crypto::x25519_operation_count();
     const int n = 20000;
@@ -49,10 +56,23 @@ void reject(int nkeys) {
             std::abort();
     }
     const double us = us_since(t0, n);
-    std::printf("{\"bench\": \"reject_msg1\", \"keys\": %d, \"us\": %.2f, \"us_per_key\": %.2f, "
-                "\"x25519_ops\": %llu}\n",
-                nkeys, us, us / nkeys,
+    std::printf("{\"bench\": \"reject_msg1\", \"keys\": %d, \"bytes\": %zu, \"us\": %.2f, "
+                "\"us_per_key\": %.2f, \"x25519_ops\": %llu}\n",
+                nkeys, body.size(), us, us / nkeys,
                 static_cast<unsigned long long>(crypto::x25519_operation_count() - dh_before));
+}
+
+// One X25519 (what a rejection must stay below: DESIGN.md §3.4).
+void x25519_cost() {
+    std::array<uint8_t, 32> priv{}, pub{}, out{};
+    crypto::random_bytes(priv);
+    crypto::detail::x25519_public(priv, pub);
+    const int n = 20000;
+    const auto t0 = Clock::now();
+    for (int i = 0; i < n; ++i)
+        if (!crypto::detail::x25519_dh(priv, pub, out))
+            std::abort();
+    std::printf("{\"bench\": \"x25519\", \"us\": %.2f}\n", us_since(t0, n));
 }
 
 void handshake(proto::FsPolicy policy) {
@@ -151,6 +171,8 @@ int main() {
     crypto::init();
     reject(1);
     reject(8);
+    reject(8, proto::HS_BODY_MAX); // issue 12 item 8: the tag is checked before any hashing
+    x25519_cost();
     handshake(proto::FsPolicy::Prefer);
     handshake(proto::FsPolicy::Refuse);
     spiped_handshake(proto::FsPolicy::Prefer);
