@@ -2,6 +2,8 @@
 #include "sys/daemon.hpp"
 #include "util/log.hpp"
 
+#include "config.h"
+
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
@@ -133,7 +135,17 @@ void drop_privileges(const UserSpec &spec) {
                               util::errno_string(errno));
     }
     if (spec.uid) {
-        if (::setuid(*spec.uid) != 0)
+#if SEALPIPE_TEST_HOOKS
+        // The canary for the check below (tests/e2e/15-process-options.sh):
+        // a test build told to keep root as the saved user id drops only its
+        // real and effective ids, the way a buggy drop would, so that
+        // setuid(0) works again and the check must refuse to run.
+        if (std::getenv("SEALPIPE_TEST_KEEP_SAVED_ROOT") != nullptr) {
+            if (::setresuid(*spec.uid, *spec.uid, 0) != 0)
+                throw SystemError("test hook: setresuid: " + util::errno_string(errno));
+        } else
+#endif
+            if (::setuid(*spec.uid) != 0)
             throw SystemError("cannot change user for -u " + spec.text + ": " +
                               util::errno_string(errno));
         if (*spec.uid != 0 && (::setuid(0) == 0 || ::geteuid() == 0))

@@ -26,6 +26,19 @@ if [ "$(id -u)" -eq 0 ] && getent passwd nobody >/dev/null; then
     groups=$(awk '/^Groups:/ {print $2}' "/proc/$pid/status")
     [ -z "$groups" ] || [ "$groups" = 65534 ] || fail "supplementary groups kept: $groups"
     pass "-u nobody:nogroup: running as 65534:65534"
+    # The check that root cannot be regained after -u, made to fire: a test
+    # build keeps root as the saved uid when told to (issue 16).
+    if "${SEALPIPED_UNWRAPPED:-$SEALPIPED}" -v | grep -q "test build"; then
+        rc=0
+        SEALPIPE_TEST_KEEP_SAVED_ROOT=1 timeout $((10 * SP_SLOW)) $SP_WRAP "$SEALPIPED" -F -d -s "[127.0.0.1]:$(port)" -t "$tgt" \
+            -k "$k" -u nobody:nogroup 2> "$T/regain.err" || rc=$?
+        [ "$rc" -eq 5 ] || fail "a drop that could regain root: exit $rc, expected 5 ($(cat "$T/regain.err"))"
+        grep -q "root privileges could be regained; refusing to run" "$T/regain.err" ||
+            fail "a drop that could regain root was not refused: $(cat "$T/regain.err")"
+        pass "a drop of privileges that could regain root is refused (exit 5)"
+    else
+        skip_part "the regain-root canary needs a test build (-Dtest_hooks=true)"
+    fi
     # Issue 12 item 9: no core file, and not dumpable, so that the user it
     # runs as cannot read its memory or environment. A change of user makes
     # Linux processes non-dumpable by itself (fs.suid_dumpable), so the
