@@ -26,7 +26,7 @@ uint8_t *BufferPool::get() {
     return b;
 }
 
-void BufferPool::put(uint8_t *b) noexcept {
+void BufferPool::put(uint8_t *b, size_t dirty) noexcept {
     if (b == nullptr)
         return;
     --in_use_;
@@ -34,7 +34,7 @@ void BufferPool::put(uint8_t *b) noexcept {
     // list or goes back to the allocator (SECURITY.md), so that a later
     // heap disclosure or core file cannot show old traffic. The iovec area
     // holds only pointers.
-    crypto::wipe(b, DATA_SIZE);
+    crypto::wipe(b, dirty < DATA_SIZE ? dirty : DATA_SIZE);
     if (free_.size() < max_free_)
         free_.push_back(b);
     else

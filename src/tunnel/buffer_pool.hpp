@@ -48,8 +48,11 @@ public:
 
     // A buffer of SIZE bytes. Throws std::bad_alloc.
     uint8_t *get();
-    // Give ${buf} back (nullptr is a no-op).
-    void put(uint8_t *buf) noexcept;
+    // Give ${buf} back (nullptr is a no-op), wiping its first ${dirty}
+    // bytes: the part that held plaintext or ciphertext. Only that part:
+    // touching all of it would make every page of a buffer resident that a
+    // small exchange never used.
+    void put(uint8_t *buf, size_t dirty = DATA_SIZE) noexcept;
 
     size_t in_use() const noexcept { return in_use_; }
 
@@ -79,13 +82,16 @@ public:
         buf_ = pool_->get();
         return true;
     }
-    void release() noexcept { pool_->put(std::exchange(buf_, nullptr)); }
+    void release() noexcept { pool_->put(std::exchange(buf_, nullptr), std::exchange(dirty_, 0)); }
+    // Bytes [0, ${end}) of the buffer now hold data: wiped on release().
+    void mark(size_t end) noexcept { dirty_ = end > dirty_ ? end : dirty_; }
     uint8_t *get() const noexcept { return buf_; }
     explicit operator bool() const noexcept { return buf_ != nullptr; }
 
 private:
     BufferPool *pool_;
     uint8_t *buf_ = nullptr;
+    size_t dirty_ = 0;
 };
 
 } // namespace sealpipe::tunnel

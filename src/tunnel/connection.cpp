@@ -163,8 +163,7 @@ void Connection::enter_await_confirm() {
 // leave the handshake pool for one of the -n slots, so that peers which
 // never confirm (replayed msg1s) cannot fill -n and lock real ones out.
 void Connection::confirmed() {
-    if (session_.features.confirm &&
-        !proto::parse_confirm_body(down_.confirm_body(), session_.proxy)) {
+    if (session_.features.confirm && !down_.confirm_body(session_.proxy)) {
         fail(EndReason::ProtocolError);
         return;
     }

@@ -97,6 +97,10 @@ Step UpPipe::read_plaintext(Endpoint &plain, size_t &len, bool &eof_now) {
         eof_now = true;
     } else {
         len = static_cast<size_t>(n);
+        // readv filled whole slots, then part of the last one.
+        const size_t full = (len - 1) / layout_.body_max;
+        buf_.mark(HEAD + full * layout_.slot + layout_.body_offset +
+                  (len - full * layout_.body_max));
     }
     return Step::Progress;
 }
@@ -211,6 +215,7 @@ Step UpPipe::produce(Endpoint &plain, OpenClocks &clk) {
     }
     start_ = HEAD - ctl;
     end_ = end;
+    buf_.mark(end_);
     if (len > 0) {
         bytes_ += len;
         stats_.bytes_in.fetch_add(len, std::memory_order_relaxed);
@@ -228,6 +233,7 @@ bool UpPipe::append_reset(proto::ResetReason code) {
     if (end_ + need <= BufferPool::DATA_SIZE) {
         buf_.get()[end_ + layout_.body_offset] = static_cast<uint8_t>(code);
         end_ += sealer_->seal(RecordType::Reset, buf_.get() + end_, 1);
+        buf_.mark(end_);
     }
     return true;
 }
@@ -359,8 +365,7 @@ Step DownPipe::parse(OpenClocks &clk, bool deliver) {
         progressed = true;
         switch (rec.type) {
         case RecordType::Confirm:
-            confirm_len_ = std::min(rec.body_len, sizeof confirm_body_);
-            std::memcpy(confirm_body_, rec.body, confirm_len_);
+            confirm_ok_ = proto::parse_confirm_body({rec.body, rec.body_len}, confirm_client_);
             confirm_event_ = true;
             return Step::Progress; // decoding resumes once the target is connected
         case RecordType::Data:
@@ -412,6 +417,7 @@ Step DownPipe::read(Endpoint &enc, OpenClocks &clk) {
         return Step::Progress;
     }
     len_ += static_cast<size_t>(n);
+    buf_.mark(len_);
     clk.last_rx_ms = util::now_ms();
     return Step::Progress;
 }
@@ -466,6 +472,7 @@ PipeEnd DownPipe::salvage(Endpoint &plain, Endpoint &enc) {
         if (n <= 0)
             break;
         len_ += static_cast<size_t>(n);
+        buf_.mark(len_);
     }
     return {EndReason::Truncated};
 }

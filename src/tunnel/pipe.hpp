@@ -31,6 +31,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <span>
 #include <sys/uio.h>
 #include <utility>
@@ -162,6 +163,7 @@ public:
             len_ = parse_ = 0;
         std::memcpy(buf_.get() + len_, bytes.data(), bytes.size());
         len_ += bytes.size();
+        buf_.mark(len_);
     }
 
     // Queue ${len} raw bytes at ${p} (which must stay valid) for the
@@ -183,8 +185,12 @@ public:
 
     // A CONFIRM was decoded (decoding pauses after it until the next pump).
     bool take_confirm_event() noexcept { return std::exchange(confirm_event_, false); }
-    // The body of the CONFIRM just decoded.
-    std::span<const uint8_t> confirm_body() const noexcept { return {confirm_body_, confirm_len_}; }
+    // What the CONFIRM just decoded said (DESIGN.md §5.2): false if its
+    // body is malformed; else ${client} is the client's address, if any.
+    bool confirm_body(std::optional<proto::ProxyAddress> &client) const noexcept {
+        client = confirm_client_;
+        return confirm_ok_;
+    }
     // A PING was decoded: its body, for the PONG (only the latest is kept).
     bool take_ping_event(uint8_t (&body)[proto::PING_BODY_LEN]) noexcept;
     // EOF or an error on the encrypted socket was just seen; read once.
@@ -256,8 +262,8 @@ private:
     bool fin_seen_ = false; // bare-FIN protocols: EOF is the peer's close
     bool plain_shut_ = false;
     bool confirm_event_ = false;
-    uint8_t confirm_body_[proto::CONFIRM_BODY_MAX] = {};
-    size_t confirm_len_ = 0;
+    bool confirm_ok_ = false;
+    std::optional<proto::ProxyAddress> confirm_client_;
     bool delivered_event_ = false;
     bool eof_event_ = false;
     bool ping_event_ = false;
