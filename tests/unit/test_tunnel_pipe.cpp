@@ -494,6 +494,17 @@ TEST_CASE("a direction lets its expanded key go when it goes idle, and takes it 
     CHECK(run(up, plain, enc) == Step::Blocked); // sent, and nothing more to read
     CHECK_FALSE(w.cipher_state().active());
     CHECK(f.pool.in_use() == 0);
+    {
+        // The buffer went back wiped (issue 12 item 9): the plaintext read
+        // into its slots is gone. (Only what the pipe wrote is wiped; the
+        // rest may hold malloc's own fill, under MALLOC_PERTURB_.)
+        uint8_t *b = f.pool.get();
+        const auto sent = pattern(5000, 1);
+        CHECK(std::search(b, b + BufferPool::DATA_SIZE, sent.begin(), sent.begin() + 32) ==
+              b + BufferPool::DATA_SIZE);
+        CHECK(std::all_of(b, b + BufferPool::HEAD + 5000, [](uint8_t x) { return x == 0; }));
+        f.pool.put(b, 0);
+    }
     // The next burst takes it back, with the same key and counter.
     write_all(plain.peer, pattern(100, 2));
     run(up, plain, enc);
