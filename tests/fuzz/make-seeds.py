@@ -7,12 +7,12 @@ usage: tests/fuzz/make-seeds.py
 Python standard library only. Real msg1/msg2 bodies come from
 tests/unit/vectors/sealpipe_v2.txt; the structured seeds follow the input
 formats described at the top of each tests/fuzz/fuzz_*.cpp (the harnesses
-do the encryption, so the seeds only hold plaintext choices). Every file
-in the five corpus directories is replaced.
+do the encryption, so the seeds only hold plaintext choices). The seeds in
+the five corpus directories are replaced; inputs merged in from campaigns
+(SHA-1 names, tests/fuzz/README.md) are kept.
 """
 
 import os
-import shutil
 import struct
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -243,9 +243,13 @@ def seeds_address():
 
 
 def write(target, seeds):
+    """Replace the hand-made seeds of ${target}; keep the inputs merged in
+    from fuzzing campaigns (named by libFuzzer: 40 hex digits, a SHA-1)."""
     d = os.path.join(CORPUS, target)
-    shutil.rmtree(d, ignore_errors=True)
-    os.makedirs(d)
+    os.makedirs(d, exist_ok=True)
+    for name in os.listdir(d):
+        if not (len(name) == 40 and all(c in "0123456789abcdef" for c in name)):
+            os.remove(os.path.join(d, name))
     for name, data in seeds.items():
         with open(os.path.join(d, name), "wb") as f:
             f.write(data)
