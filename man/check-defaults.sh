@@ -7,7 +7,7 @@
 # usage: check-defaults.sh DEFAULTS_HPP PAGE [PAGE ...]
 #
 # For every row X(NAME, "--option", value) of the table (and --cipher's
-# "auto" and --protocol's "sealpipe"), each PAGE that has an ".It Fl -option" item must say, in that
+# "auto", --protocol's "sealpipe" and --sandbox's "auto"), each PAGE that has an ".It Fl -option" item must say, in that
 # item, "default is VALUE" or "default, VALUE" (mdoc macros such as .Cm are
 # read as their words). A page without the option is not checked for it.
 # Each mismatch is printed; the exit status is 1 if any, 0 otherwise.
@@ -18,9 +18,11 @@ shift
 rows=$(sed -n 's/^ *X([A-Z_]*, "\(--[a-z-]*\)", \([0-9.]*\)).*/\1 \2/p' "$table")
 cipher=$(sed -n 's/^inline constexpr const char \*CIPHER = "\([a-z0-9-]*\)";.*/\1/p' "$table")
 protocol=$(sed -n 's/^inline constexpr const char \*PROTOCOL = "\([a-z0-9-]*\)";.*/\1/p' "$table")
+sandbox=$(sed -n 's/^inline constexpr const char \*SANDBOX = "\([a-z0-9-]*\)";.*/\1/p' "$table")
 rows="$rows
 --cipher $cipher
---protocol $protocol"
+--protocol $protocol
+--sandbox $sandbox"
 [ "$(printf '%s\n' "$rows" | wc -l)" -ge 10 ] || { echo "check-defaults: cannot read $table" >&2; exit 1; }
 
 status=0

@@ -4,6 +4,7 @@
 // from the *_options.cpp files (the ones that use CLI11).
 #pragma once
 
+#include "app/defaults.hpp"
 #include "app/exit_codes.hpp"
 #include "proto/constants.hpp"
 
@@ -45,6 +46,14 @@ inline void check_protocol(const char *prog, const std::string &name, bool ciphe
     if (heartbeat_given)
         usage_error(prog, "--heartbeat does not apply to --protocol spiped (it has no "
                           "heartbeats; TCP keep-alive is on unless -j)");
+}
+
+// --sandbox ${value} as given ("" when absent): auto, on or off.
+inline std::string sandbox_option(const char *prog, const std::string &value) {
+    const std::string mode = value.empty() ? default_sandbox() : value;
+    if (mode != "auto" && mode != "on" && mode != "off")
+        usage_error(prog, "--sandbox '" + mode + "': use auto, on or off");
+    return mode;
 }
 
 // "--source: At Most 1 required but received 2" -> "--source given more

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "app/client.hpp"
+#include "app/confine.hpp"
 #include "app/exit_codes.hpp"
 #include "app/setup.hpp"
 #include "crypto/keyfile.hpp"
@@ -229,6 +230,18 @@ int run_client(const ClientOptions &o) {
     std::optional<tunnel::EndReport> outcome;
     server.on_connection_end([&outcome](const tunnel::EndReport &r) { outcome = r; });
     server.stop_when_idle();
+
+    // Confined before the copying threads start (Landlock confines the
+    // calling thread and those it creates): no file to read again, TCP
+    // only to the target's port.
+    ConfineInputs in;
+    in.targets = *ctx.targets.get();
+    in.bind = ctx.cfg.bind;
+    if (const std::string refused = confine(confine_policy(in, "sealpipe"), o.sandbox);
+        !refused.empty()) {
+        std::fprintf(stderr, "sealpipe: %s\n", refused.c_str());
+        return EXIT_SYSTEM;
+    }
 
     std::atomic<bool> stdout_closed{false};
     std::atomic<uint64_t> conn_id{0};

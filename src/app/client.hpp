@@ -27,6 +27,7 @@ struct ClientOptions {
     unsigned heartbeat_s = defaults::HEARTBEAT_S; // --heartbeat
     std::string cipher = defaults::CIPHER;        // --cipher
     std::string protocol = defaults::PROTOCOL;    // --protocol
+    std::string sandbox = defaults::SANDBOX;      // --sandbox
     bool insecure_key = false;                    // --insecure-key-permissions
     int verbosity = 0;                            // -q / --verbose
 };

@@ -38,6 +38,8 @@ other end closes.
       --cipher NAME       auto, chacha20-poly1305 or aes-256-gcm (default {default:--cipher})
       --protocol NAME     sealpipe, or spiped to talk to a spiped 1.6 -d (default {default:--protocol})
       --insecure-key-permissions  accept a key file that group or others may access
+      --sandbox MODE      confine the process once connected: auto, on (refuse
+                          to run without every layer) or off (default {default:--sandbox})
   -q, --quiet             no message on failure, only the exit status
       --verbose           log the connection's progress
   -v, --version           print the version and exit
@@ -56,7 +58,7 @@ ParsedClientArgs parse_client_args(int argc, char **argv) {
     CLI::App app{"sealpipe", "sealpipe"};
     app.set_help_flag();
     bool help = false, version = false, quiet = false, verbose = false;
-    std::string timeout, heartbeat;
+    std::string timeout, heartbeat, sandbox;
     auto single = CLI::MultiOptionPolicy::Throw;
     app.add_flag("-h,--help", help);
     app.add_flag("-v,--version", version);
@@ -71,6 +73,7 @@ ParsedClientArgs parse_client_args(int argc, char **argv) {
     app.add_option("--cipher", o.cipher)->multi_option_policy(single);
     app.add_option("--protocol", o.protocol)->multi_option_policy(single);
     app.add_flag("--insecure-key-permissions", o.insecure_key);
+    app.add_option("--sandbox", sandbox)->multi_option_policy(single);
     app.add_flag("-q,--quiet", quiet);
     app.add_flag("--verbose", verbose);
     try {
@@ -110,6 +113,7 @@ ParsedClientArgs parse_client_args(int argc, char **argv) {
         usage_error(PROG,
                     "--cipher '" + o.cipher + "': use auto, chacha20-poly1305 or aes-256-gcm");
     check_protocol(PROG, o.protocol, o.cipher != defaults::CIPHER, !heartbeat.empty());
+    o.sandbox = sandbox_option(PROG, sandbox);
     return out;
 }
 

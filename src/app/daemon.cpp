@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "app/daemon.hpp"
+#include "app/confine.hpp"
 #include "app/exit_codes.hpp"
 #include "app/setup.hpp"
 #include "app/status.hpp"
@@ -9,6 +10,7 @@
 #include "sys/daemon.hpp"
 #include "sys/notify.hpp"
 #include "sys/process.hpp"
+#include "sys/sandbox.hpp"
 #include "tunnel/loop_event.hpp"
 #include "tunnel/resolver.hpp"
 #include "tunnel/server.hpp"
@@ -18,6 +20,7 @@
 
 #include "config.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <csignal>
@@ -275,6 +278,22 @@ std::vector<tunnel::LoopEvent> wire_signals(tunnel::Server &server, tunnel::Cont
     signals.push_back(tunnel::LoopEvent::signal(server.loop(), SIGUSR1, [&ctx, &info, &server] {
         log_summary(ctx, info, server.draining());
     }));
+#if SEALPIPE_TEST_HOOKS
+    // tests/e2e/34-sandbox.sh: on SIGUSR2 a test build attempts each
+    // forbidden action of $SEALPIPE_TEST_SANDBOX_CANARY (comma-separated:
+    // open, exec, ptrace, connect:PORT) and logs what happened.
+    if (const char *canary = std::getenv("SEALPIPE_TEST_SANDBOX_CANARY"))
+        signals.push_back(
+            tunnel::LoopEvent::signal(server.loop(), SIGUSR2, [what = std::string(canary)] {
+                size_t at = 0;
+                while (at <= what.size()) {
+                    const size_t comma = std::min(what.find(',', at), what.size());
+                    log_warn("sandbox canary: %s",
+                             sys::sandbox_canary(what.substr(at, comma - at)).c_str());
+                    at = comma + 1;
+                }
+            }));
+#endif
     return signals;
 }
 
@@ -287,8 +306,30 @@ tunnel::LoopEvent start_watchdog(tunnel::Server &server) {
     return tunnel::LoopEvent::periodic(server.loop(), us / 2, [] { sys::sd_notify("WATCHDOG=1"); });
 }
 
+// Confine the daemon (--sandbox) to what serving needs: the key paths for
+// reloads, the target's port, removing its own files at exit.
+void confine_daemon(const DaemonOptions &o, const Startup &st, const Sockets &sockets,
+                    const std::string &pidfile) {
+    ConfineInputs in;
+    in.key_paths = st.key_paths;
+    in.targets = st.plan.targets;
+    in.target_is_name = st.plan.target_addr.kind == net::Address::Kind::Host && !o.no_resolve;
+    in.bind = st.plan.cfg.bind;
+    in.owned_files = {pidfile, sockets.unix_path};
+    if (st.status_addr && st.status_addr->is_unix())
+        in.owned_files.push_back(st.status_addr->to_string());
+    in.syslog = o.syslog;
+    const std::string refused = confine(confine_policy(in, "sealpiped"), o.sandbox);
+    if (!refused.empty()) {
+        if (!pidfile.empty())
+            ::unlink(pidfile.c_str());
+        die(EXIT_SYSTEM, refused);
+    }
+}
+
 // Run the tunnel until it is stopped. Returns the exit status.
-int serve(const DaemonOptions &o, tunnel::Context &ctx, const Startup &st, Sockets &sockets) {
+int serve(const DaemonOptions &o, tunnel::Context &ctx, const Startup &st, Sockets &sockets,
+          const std::string &pidfile) {
     tunnel::Server server(ctx);
     server.listen(std::move(sockets.listen_fd), sockets.unix_path, sockets.unix_ino);
     StatusInfo info;
@@ -304,6 +345,9 @@ int serve(const DaemonOptions &o, tunnel::Context &ctx, const Startup &st, Socke
             [&ctx, &info, &server](const std::string &path) {
                 return answer_status(ctx, info, server.draining(), path);
             });
+    // Before the resolver's thread starts: Landlock confines the calling
+    // thread and those it creates afterwards.
+    confine_daemon(o, st, sockets, pidfile);
     std::unique_ptr<tunnel::Resolver> resolver;
     if (st.plan.target_addr.kind == net::Address::Kind::Host && !o.no_resolve)
         resolver = std::make_unique<tunnel::Resolver>(
@@ -369,7 +413,7 @@ int run_daemon(const DaemonOptions &o) {
         util::log_init("sealpiped", util::log_level(), true);
     lock_memory(); // after the fork: memory locks are not inherited
 
-    const int status = serve(o, ctx, st, sockets);
+    const int status = serve(o, ctx, st, sockets, pidfile);
     if (!pidfile.empty())
         ::unlink(pidfile.c_str());
     log_info("exiting%s", status == EXIT_OK ? "" : " after aborting connections");

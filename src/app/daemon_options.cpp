@@ -72,6 +72,9 @@ sealpipe additions:
                           loopback only)
       --status-unsafe     allow --status on a non-loopback address
       --proxy-protocol    -d: send a PROXY v2 header with the client address
+      --sandbox MODE      confine the daemon once it is set up: auto (what the
+                          kernel supports), on (refuse to run without every
+                          layer) or off (default {default:--sandbox})
       --check             validate keys and addresses, print the plan, exit
       --keygen FILE       write a new 32-byte random key (mode 0400) and exit
   -q, --quiet             log warnings and errors only
@@ -103,7 +106,7 @@ namespace {
 struct RawArgs {
     bool help = false, version = false, quiet = false, verbose = false;
     std::string n, timeout, rtime, heartbeat, idle, half_close, max_hs, clock_window, socket_mode,
-        threads, drain, keygen;
+        threads, drain, keygen, sandbox;
 };
 
 // The option table.
@@ -146,6 +149,7 @@ void declare(CLI::App &app, DaemonOptions &o, RawArgs &r) {
     app.add_flag("--status-unsafe", o.status_any_address);
     app.add_flag("--proxy-protocol", o.proxy_protocol);
     app.add_option("--protocol", o.protocol)->multi_option_policy(single);
+    app.add_option("--sandbox", r.sandbox)->multi_option_policy(single);
     app.add_flag("--check", o.check);
     app.add_option("--keygen", r.keygen)->multi_option_policy(single);
     app.add_flag("-q,--quiet", r.quiet);
@@ -236,6 +240,7 @@ void convert(DaemonOptions &o, const RawArgs &r) {
     check_protocol(PROG, o.protocol, o.cipher != defaults::CIPHER, !r.heartbeat.empty());
     if (o.proxy_protocol && !o.decrypt)
         usage_error("--proxy-protocol applies to -d (the side that connects to the target)");
+    o.sandbox = sandbox_option(PROG, r.sandbox);
     if (o.status_any_address && o.status.empty())
         usage_error("--status-unsafe needs --status");
 }

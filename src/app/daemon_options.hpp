@@ -48,6 +48,7 @@ struct DaemonOptions {
     bool status_any_address = false;                    // --status-unsafe
     bool proxy_protocol = false;                        // --proxy-protocol
     std::string protocol = defaults::PROTOCOL;          // --protocol
+    std::string sandbox = defaults::SANDBOX;            // --sandbox
 };
 
 // What main() should do after parsing.

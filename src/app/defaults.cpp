@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "app/defaults.hpp"
 
+#include "config.h"
+
+#include <cstdlib>
 #include <stdexcept>
 #include <string_view>
 
@@ -15,10 +18,19 @@ struct Row {
 
 #define SEALPIPE_ROW(name, option, value) {option, #value},
 constexpr Row ROWS[] = {SEALPIPE_NUMERIC_DEFAULTS(SEALPIPE_ROW){"--cipher", "auto"},
-                        {"--protocol", "sealpipe"}};
+                        {"--protocol", "sealpipe"},
+                        {"--sandbox", "auto"}};
 #undef SEALPIPE_ROW
 
 } // namespace
+
+std::string default_sandbox() {
+#if SEALPIPE_TEST_HOOKS
+    if (const char *v = std::getenv("SEALPIPE_TEST_SANDBOX"); v != nullptr && *v != '\0')
+        return v;
+#endif
+    return defaults::SANDBOX;
+}
 
 std::string expand_defaults(const char *text) {
     static constexpr std::string_view OPEN = "{default:";

@@ -32,7 +32,15 @@ SEALPIPE_NUMERIC_DEFAULTS(SEALPIPE_DEFINE)
 inline constexpr const char *CIPHER = "auto";
 // --protocol
 inline constexpr const char *PROTOCOL = "sealpipe";
+// --sandbox
+inline constexpr const char *SANDBOX = "auto";
 } // namespace defaults
+
+// The --sandbox mode when the flag is not given: SANDBOX, or in a test
+// build (SEALPIPE_TEST_HOOKS) $SEALPIPE_TEST_SANDBOX if set, so that a whole
+// test run can be made strict (make test: on) or lenient (the sanitizer and
+// valgrind runs: off) without touching every command line.
+std::string default_sandbox();
 
 // ${text} with every "{default:--option}" replaced by that option's
 // default. An unknown option is a bug: it throws std::logic_error.

@@ -10,7 +10,7 @@ enum ExitCode : int {
     EXIT_USAGE = 2,     // bad flags or flag values
     EXIT_KEY = 3,       // key file missing, unreadable, too short, too open
     EXIT_ADDRESS = 4,   // bad address, failed lookup, cannot listen
-    EXIT_SYSTEM = 5,    // pidfile, privileges, daemonizing
+    EXIT_SYSTEM = 5,    // pidfile, privileges, daemonizing, --sandbox=on unmet
     EXIT_HANDSHAKE = 6, // sealpipe: wrong key or not a sealpiped -d
     EXIT_BROKEN = 7,    // sealpipe: truncated, reset, dead peer, protocol error
     EXIT_TIMEOUT = 8,   // sealpipe: -o expired

@@ -8,6 +8,8 @@
 //                       the last ':', and the port may be a service name
 #pragma once
 
+#include <arpa/inet.h>
+#include <cstdint>
 #include <netinet/in.h>
 #include <stdexcept>
 #include <string>
@@ -33,6 +35,14 @@ struct SockAddr {
     const sockaddr *get() const noexcept { return reinterpret_cast<const sockaddr *>(&storage); }
     sockaddr *get() noexcept { return reinterpret_cast<sockaddr *>(&storage); }
     bool is_unix() const noexcept { return family() == AF_UNIX; }
+    // The TCP port, in host order; 0 for a Unix socket.
+    uint16_t port() const noexcept {
+        if (family() == AF_INET)
+            return ntohs(reinterpret_cast<const sockaddr_in *>(&storage)->sin_port);
+        if (family() == AF_INET6)
+            return ntohs(reinterpret_cast<const sockaddr_in6 *>(&storage)->sin6_port);
+        return 0;
+    }
     // "[127.0.0.1]:5672", "[::1]:5672" or "/run/x.sock".
     std::string to_string() const;
 };

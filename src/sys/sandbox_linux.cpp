@@ -1,0 +1,511 @@
+// SPDX-License-Identifier: BSD-2-Clause
+// The Linux sandbox: PR_SET_NO_NEW_PRIVS, Landlock and a libseccomp
+// allow-list (sys/sandbox.hpp, SECURITY.md "Sandbox").
+#include "sys/sandbox.hpp"
+#include "util/log.hpp"
+
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <climits>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <netinet/in.h>
+#include <seccomp.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <termios.h>
+#include <unistd.h>
+
+namespace sealpipe::sys {
+
+namespace {
+
+// The Landlock ABI (include/uapi/linux/landlock.h). Spelled out here, not
+// included: Debian 12's headers stop at ABI 2, and the kernel's structures
+// only ever grow at the end.
+namespace ll {
+constexpr uint32_t CREATE_RULESET_VERSION = 1U << 0;
+constexpr int RULE_PATH_BENEATH = 1;
+constexpr int RULE_NET_PORT = 2;
+
+constexpr uint64_t FS_READ_FILE = 1ULL << 2;
+constexpr uint64_t FS_READ_DIR = 1ULL << 3;
+constexpr uint64_t FS_REMOVE_FILE = 1ULL << 5;
+constexpr uint64_t FS_ABI1 = (1ULL << 13) - 1; // EXECUTE .. MAKE_SYM
+constexpr uint64_t FS_REFER = 1ULL << 13;      // ABI 2
+constexpr uint64_t FS_TRUNCATE = 1ULL << 14;   // ABI 3
+constexpr uint64_t FS_IOCTL_DEV = 1ULL << 15;  // ABI 5
+
+constexpr uint64_t NET_BIND_TCP = 1ULL << 0; // ABI 4
+constexpr uint64_t NET_CONNECT_TCP = 1ULL << 1;
+
+constexpr uint64_t SCOPE_ABSTRACT_UNIX = 1ULL << 0; // ABI 6
+constexpr uint64_t SCOPE_SIGNAL = 1ULL << 1;
+
+struct RulesetAttr {
+    uint64_t handled_access_fs;
+    uint64_t handled_access_net; // ABI 4
+    uint64_t scoped;             // ABI 6
+};
+struct [[gnu::packed]] PathBeneathAttr {
+    uint64_t allowed_access;
+    int32_t parent_fd;
+};
+struct NetPortAttr {
+    uint64_t allowed_access;
+    uint64_t port;
+};
+
+int abi() {
+    const long v = ::syscall(SYS_landlock_create_ruleset, nullptr, 0, CREATE_RULESET_VERSION);
+    return v < 0 ? 0 : static_cast<int>(v);
+}
+
+uint64_t fs_rights(int abi) {
+    uint64_t r = FS_ABI1;
+    if (abi >= 2)
+        r |= FS_REFER;
+    if (abi >= 3)
+        r |= FS_TRUNCATE;
+    if (abi >= 5)
+        r |= FS_IOCTL_DEV;
+    return r;
+}
+} // namespace ll
+
+std::string errno_text(int e) {
+    return std::strerror(e);
+}
+
+// ${path} and, if it is a symlink or lies beneath one, where it leads.
+std::vector<std::string> with_real_path(const std::string &path) {
+    std::vector<std::string> out{path};
+    char *real = ::realpath(path.c_str(), nullptr);
+    if (real != nullptr) {
+        if (path != real)
+            out.emplace_back(real);
+        std::free(real);
+    }
+    return out;
+}
+
+// Allow ${rights} beneath ${path} (a directory), or ${file_rights} on it
+// (a file: Landlock refuses directory rights there). Missing: skipped.
+void add_path_rule(int ruleset, const std::string &path, uint64_t rights, uint64_t file_rights) {
+    const int fd = ::open(path.c_str(), O_PATH | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT || errno == ENOTDIR || errno == EACCES)
+            return;
+        throw SandboxError("sandbox: cannot open " + path +
+                           " for a Landlock rule: " + errno_text(errno));
+    }
+    struct stat st {};
+    ::fstat(fd, &st);
+    ll::PathBeneathAttr attr{S_ISDIR(st.st_mode) ? rights : file_rights, fd};
+    const long rc = attr.allowed_access == 0 ? 0
+                                             : ::syscall(SYS_landlock_add_rule, ruleset,
+                                                         ll::RULE_PATH_BENEATH, &attr, 0);
+    const int e = errno;
+    ::close(fd);
+    if (rc != 0)
+        throw SandboxError("sandbox: Landlock refused the rule for " + path + ": " + errno_text(e));
+}
+
+void add_port_rule(int ruleset, uint64_t rights, uint16_t port) {
+    ll::NetPortAttr attr{rights, port};
+    if (::syscall(SYS_landlock_add_rule, ruleset, ll::RULE_NET_PORT, &attr, 0) != 0)
+        throw SandboxError("sandbox: Landlock refused the rule for TCP port " +
+                           std::to_string(port) + ": " + errno_text(errno));
+}
+
+// The files name resolution reads (glibc: nsswitch, hosts, DNS, address
+// sorting), and the time zone for log lines.
+const char *const RESOLVER_FILES[] = {
+    "/etc/hosts",     "/etc/resolv.conf", "/etc/nsswitch.conf", "/etc/gai.conf",
+    "/etc/host.conf", "/etc/services",    "/etc/localtime",
+};
+
+// Landlock: read-only access to ${policy}'s paths, removal in its
+// directories, TCP connect to its ports. Returns the ABI applied (0: none).
+void apply_landlock(const SandboxPolicy &policy, SandboxReport &report) {
+    const int abi = ll::abi();
+    report.landlock_abi = abi;
+    if (abi <= 0) {
+        report.missing.emplace_back("Landlock (the kernel has none, or it is not enabled: "
+                                    "lsm=landlock on its command line)");
+        return;
+    }
+    // What the ruleset restricts; each rule grants a part of it back.
+    const uint64_t handled_fs = ll::fs_rights(abi);
+    const uint64_t handled_net = abi >= 4 ? ll::NET_BIND_TCP | ll::NET_CONNECT_TCP : 0;
+    ll::RulesetAttr attr{};
+    attr.handled_access_fs = handled_fs;
+    size_t size = sizeof attr.handled_access_fs;
+    if (abi >= 4) {
+        attr.handled_access_net = handled_net;
+        size = offsetof(ll::RulesetAttr, scoped);
+    }
+    if (abi >= 6) {
+        attr.scoped = ll::SCOPE_SIGNAL | (policy.abstract_unix ? 0 : ll::SCOPE_ABSTRACT_UNIX);
+        size = sizeof attr;
+    }
+    const int ruleset = static_cast<int>(::syscall(SYS_landlock_create_ruleset, &attr, size, 0));
+    if (ruleset < 0)
+        throw SandboxError("sandbox: cannot create a Landlock ruleset: " + errno_text(errno));
+    try {
+        const uint64_t read = (ll::FS_READ_FILE | ll::FS_READ_DIR) & handled_fs;
+        const uint64_t read_file = ll::FS_READ_FILE & handled_fs;
+        for (const auto &p : policy.read_paths)
+            for (const auto &q : with_real_path(p))
+                add_path_rule(ruleset, q, read, read_file);
+        for (const char *f : RESOLVER_FILES)
+            for (const auto &q : with_real_path(f))
+                add_path_rule(ruleset, q, read, read_file);
+        for (const auto &d : policy.remove_dirs)
+            for (const auto &q : with_real_path(d))
+                add_path_rule(ruleset, q, ll::FS_REMOVE_FILE & handled_fs, 0);
+        if ((handled_net & ll::NET_CONNECT_TCP) != 0)
+            for (uint16_t port : policy.connect_ports)
+                add_port_rule(ruleset, ll::NET_CONNECT_TCP, port);
+        if ((handled_net & ll::NET_BIND_TCP) != 0)
+            for (uint16_t port : policy.bind_ports)
+                add_port_rule(ruleset, ll::NET_BIND_TCP, port);
+        if (::syscall(SYS_landlock_restrict_self, ruleset, 0) != 0)
+            throw SandboxError("sandbox: Landlock did not confine the process: " +
+                               errno_text(errno));
+    } catch (...) {
+        ::close(ruleset);
+        throw;
+    }
+    ::close(ruleset);
+    report.landlock_fs = true;
+    report.landlock_net = abi >= 4;
+    if (abi < 4)
+        report.missing.emplace_back("Landlock network rules (Linux 6.7 or later)");
+}
+
+// The trap handler's line, formatted without allocating: a SIGSYS handler
+// may only call async-signal-safe functions.
+char g_progname[32] = "sealpiped";
+int g_syslog_fd = -1;
+
+void put(char *buf, size_t &len, size_t cap, const char *s) {
+    while (*s != '\0' && len < cap)
+        buf[len++] = *s++;
+}
+
+void put_number(char *buf, size_t &len, size_t cap, unsigned long v) {
+    char digits[24];
+    size_t n = 0;
+    do {
+        digits[n++] = static_cast<char>('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    while (n > 0 && len < cap)
+        buf[len++] = digits[--n];
+}
+
+extern "C" void on_sigsys(int, siginfo_t *info, void *) {
+    const int saved = errno;
+    char msg[256];
+    size_t len = 0;
+    const size_t cap = sizeof msg;
+    put(msg, len, cap, g_progname);
+    put(msg, len, cap, ": sandbox: forbidden system call ");
+    put_number(msg, len, cap, static_cast<unsigned long>(info->si_syscall));
+    put(msg, len, cap, " (resolve with: scmp_sys_resolver ");
+    put_number(msg, len, cap, static_cast<unsigned long>(info->si_syscall));
+    put(msg, len, cap, "); a bug or an attack: exiting\n");
+    (void)!::write(STDERR_FILENO, msg, len);
+    if (g_syslog_fd >= 0) {
+        // A raw syslog datagram, <LOG_DAEMON|LOG_CRIT>, without the
+        // trailing newline.
+        char line[sizeof msg + 4] = "<26>";
+        std::memcpy(line + 4, msg, len - 1);
+        (void)::send(g_syslog_fd, line, len + 3, MSG_DONTWAIT);
+    }
+    // Die of the signal itself, as SECCOMP_RET_KILL_PROCESS would, once
+    // the line is out: SIGSYS is blocked in its handler, so the raise is
+    // delivered on return.
+    ::signal(SIGSYS, SIG_DFL);
+    ::raise(SIGSYS);
+    errno = saved;
+}
+
+void install_trap_handler(const SandboxPolicy &policy) {
+    std::strncpy(g_progname, policy.progname.c_str(), sizeof g_progname - 1);
+    if (policy.syslog) {
+        g_syslog_fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        sockaddr_un sun{};
+        sun.sun_family = AF_UNIX;
+        std::strncpy(sun.sun_path, "/dev/log", sizeof sun.sun_path - 1);
+        if (g_syslog_fd >= 0 &&
+            ::connect(g_syslog_fd, reinterpret_cast<sockaddr *>(&sun), sizeof sun) != 0) {
+            ::close(g_syslog_fd);
+            g_syslog_fd = -1;
+        }
+    }
+    struct sigaction sa {};
+    sa.sa_sigaction = on_sigsys;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(SIGSYS, &sa, nullptr);
+}
+
+// The system calls a confined sealpiped or sealpipe makes: the event loop
+// and its workers (epoll, sockets, timers, threads), memory (malloc, and
+// libsodium's locked allocations for reloaded keys), key reloads (open,
+// read, stat, directory listing), the resolver thread (glibc's DNS client,
+// netlink for AI_ADDRCONFIG), logging (stderr, /dev/log), sd_notify, and
+// the exit path (unlinking the pidfile and Unix sockets).
+const char *const ALLOWED[] = {
+    // files and descriptors
+    "read",
+    "write",
+    "readv",
+    "writev",
+    "pread64",
+    "close",
+    "fstat",
+    "newfstatat",
+    "stat",
+    "lstat",
+    "statx",
+    "lseek",
+    "open",
+    "openat",
+    "getdents64",
+    "readlink",
+    "readlinkat",
+    "fcntl",
+    "access",
+    "faccessat",
+    "faccessat2",
+    "unlink",
+    "unlinkat",
+    "dup",
+    // sockets (socket, clone, ioctl, kill and tgkill are added with argument checks)
+    "socketpair",
+    "connect",
+    "accept",
+    "accept4",
+    "bind",
+    "listen",
+    "getsockname",
+    "getpeername",
+    "setsockopt",
+    "getsockopt",
+    "shutdown",
+    "sendto",
+    "recvfrom",
+    "sendmsg",
+    "recvmsg",
+    "sendmmsg",
+    "recvmmsg",
+    // the event loop
+    "epoll_create",
+    "epoll_create1",
+    "epoll_ctl",
+    "epoll_wait",
+    "epoll_pwait",
+    "epoll_pwait2",
+    "poll",
+    "ppoll",
+    "select",
+    "pselect6",
+    "pipe",
+    "pipe2",
+    "eventfd",
+    "eventfd2",
+    "timerfd_create",
+    "timerfd_settime",
+    "timerfd_gettime",
+    // memory
+    "mmap",
+    "munmap",
+    "mprotect",
+    "mremap",
+    "brk",
+    "madvise",
+    "mlock",
+    "mlock2",
+    "munlock",
+    // threads and signals
+    "futex",
+    "set_robust_list",
+    "get_robust_list",
+    "rseq",
+    "exit",
+    "exit_group",
+    "rt_sigreturn",
+    "rt_sigprocmask",
+    "rt_sigaction",
+    "sigaltstack",
+    "restart_syscall",
+    "sched_yield",
+    "sched_getaffinity",
+    "gettid",
+    "getpid",
+    // time, identity, randomness, limits
+    "nanosleep",
+    "clock_nanosleep",
+    "clock_gettime",
+    "clock_getres",
+    "gettimeofday",
+    "time",
+    "getuid",
+    "geteuid",
+    "getgid",
+    "getegid",
+    "getresuid",
+    "getresgid",
+    "getrandom",
+    "uname",
+    "sysinfo",
+    "getrlimit",
+};
+
+void add(scmp_filter_ctx ctx, uint32_t action, const char *name, unsigned n = 0,
+         const scmp_arg_cmp *args = nullptr) {
+    const int nr = seccomp_syscall_resolve_name(name);
+    if (nr == __NR_SCMP_ERROR)
+        return; // not a system call on this architecture
+    const int rc = seccomp_rule_add_array(ctx, action, nr, n, args);
+    if (rc != 0)
+        throw SandboxError(std::string("sandbox: seccomp rule for ") + name + ": " +
+                           errno_text(-rc));
+}
+
+void apply_seccomp(const SandboxPolicy &policy, SandboxReport &report) {
+    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
+    if (ctx == nullptr)
+        throw SandboxError("sandbox: seccomp_init failed");
+    try {
+        // We set no-new-privileges ourselves, and want to see it missing.
+        seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+        seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+        for (const char *name : ALLOWED)
+            add(ctx, SCMP_ACT_ALLOW, name);
+        const scmp_datum_t pid = static_cast<scmp_datum_t>(::getpid());
+        // Threads only: a clone without CLONE_THREAD is a fork. clone3's
+        // flags are in memory, out of the filter's reach: ENOSYS makes
+        // glibc fall back to clone.
+        const scmp_arg_cmp thread = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD);
+        add(ctx, SCMP_ACT_ALLOW, "clone", 1, &thread);
+        add(ctx, SCMP_ACT_ERRNO(ENOSYS), "clone3");
+        // Signals to ourselves only (raise, abort).
+        const scmp_arg_cmp self = SCMP_A0(SCMP_CMP_EQ, pid);
+        add(ctx, SCMP_ACT_ALLOW, "tgkill", 1, &self);
+        add(ctx, SCMP_ACT_ALLOW, "kill", 1, &self);
+        // Reading limits, never raising them.
+        const scmp_arg_cmp no_new_limit = SCMP_A2(SCMP_CMP_EQ, 0);
+        add(ctx, SCMP_ACT_ALLOW, "prlimit64", 1, &no_new_limit);
+        // The socket families a tunnel uses: TCP, Unix, and netlink for
+        // glibc's AI_ADDRCONFIG. Any other is refused softly.
+        for (int family : {AF_UNIX, AF_INET, AF_INET6, AF_NETLINK}) {
+            const scmp_arg_cmp fam = SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(family));
+            add(ctx, SCMP_ACT_ALLOW, "socket", 1, &fam);
+        }
+        // ioctl: what libevent and stdio ask (bytes readable, non-blocking,
+        // "is this a terminal"); nothing that reaches a device.
+        for (unsigned long req : {FIONREAD, FIONBIO, TCGETS}) {
+            const scmp_arg_cmp r = SCMP_A1(SCMP_CMP_EQ, static_cast<scmp_datum_t>(req));
+            add(ctx, SCMP_ACT_ALLOW, "ioctl", 1, &r);
+        }
+        install_trap_handler(policy);
+        const int rc = seccomp_load(ctx);
+        if (rc != 0)
+            throw SandboxError("sandbox: the seccomp filter was not loaded: " + errno_text(-rc));
+    } catch (...) {
+        seccomp_release(ctx);
+        throw;
+    }
+    seccomp_release(ctx);
+    report.seccomp = true;
+}
+
+} // namespace
+
+std::string SandboxReport::describe() const {
+    std::string s;
+    auto add_part = [&s](const std::string &part) { s += (s.empty() ? "" : ", ") + part; };
+    if (no_new_privs)
+        add_part("no new privileges");
+    if (landlock_fs)
+        add_part("Landlock ABI " + std::to_string(landlock_abi) +
+                 (landlock_net ? " (files, TCP ports)" : " (files)"));
+    if (seccomp)
+        add_part("seccomp allow-list");
+    return s.empty() ? "nothing" : s;
+}
+
+SandboxReport apply_sandbox(const SandboxPolicy &policy, SandboxMode mode) {
+    SandboxReport report;
+    if (mode == SandboxMode::Off) {
+        report.missing.emplace_back("every layer (--sandbox=off)");
+        return report;
+    }
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        throw SandboxError("sandbox: PR_SET_NO_NEW_PRIVS: " + errno_text(errno));
+    report.no_new_privs = true;
+    apply_landlock(policy, report);
+    if (mode == SandboxMode::On && !report.complete())
+        throw SandboxError("sandbox: --sandbox=on, but this kernel lacks " + report.missing[0] +
+                           "; use --sandbox=auto to run with what it has");
+    apply_seccomp(policy, report);
+    return report;
+}
+
+std::string sandbox_canary(const std::string &what) {
+#if SEALPIPE_TEST_HOOKS
+    if (what == "open") {
+        const int fd = ::open("/etc/shadow", O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            return "open /etc/shadow: refused (" + errno_text(errno) + ")";
+        ::close(fd);
+        return "open /etc/shadow: ALLOWED";
+    }
+    if (what == "exec") {
+        char *const argv[] = {const_cast<char *>("sh"), const_cast<char *>("-c"),
+                              const_cast<char *>("true"), nullptr};
+        ::execve("/bin/sh", argv, environ);
+        return "execve /bin/sh: refused (" + errno_text(errno) + ")";
+    }
+    if (what == "ptrace") {
+        if (::ptrace(PTRACE_ATTACH, ::getppid(), nullptr, nullptr) != 0)
+            return "ptrace: refused (" + errno_text(errno) + ")";
+        ::ptrace(PTRACE_DETACH, ::getppid(), nullptr, nullptr);
+        return "ptrace: ALLOWED";
+    }
+    if (what.rfind("connect:", 0) == 0) {
+        const int port = std::atoi(what.c_str() + 8);
+        const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            return "connect: socket refused (" + errno_text(errno) + ")";
+        sockaddr_in sin{};
+        sin.sin_family = AF_INET;
+        sin.sin_port = htons(static_cast<uint16_t>(port));
+        sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        const int rc = ::connect(fd, reinterpret_cast<sockaddr *>(&sin), sizeof sin);
+        const int e = errno;
+        ::close(fd);
+        const std::string to = "connect 127.0.0.1:" + std::to_string(port);
+        return rc == 0 ? to + ": ALLOWED" : to + ": refused (" + errno_text(e) + ")";
+    }
+#else
+    (void)what;
+#endif
+    return "";
+}
+
+} // namespace sealpipe::sys

@@ -1,0 +1,155 @@
+#!/bin/bash
+# Goal of this test: sealpiped and sealpipe confine themselves once set up
+# (issue 17, SECURITY.md "Sandbox"), and a confined daemon still does its
+# whole job.
+# - by default (auto) on this machine class (Linux >= 6.7 with Landlock and
+#   seccomp) every layer is on: the log line names them, and /proc shows
+#   NoNewPrivs: 1 and Seccomp: 2 (a filter);
+# - confined, the tunnel carries data intact, reloads a key file replaced
+#   by rename (a new inode) and a key directory that gained a key, serves
+#   --status, and removes its pidfile and Unix socket at exit;
+# - the canaries of a test build, on SIGUSR2: opening /etc/shadow and
+#   connecting to a port that is not the target are refused (EACCES, from
+#   Landlock) and the daemon carries on; execve /bin/sh and ptrace kill it
+#   with SIGSYS after the log line "sandbox: forbidden system call N";
+# - open and connect with --sandbox=off succeed (proof that the refusals
+#   come from the sandbox, not from this machine);
+# - sealpipe, the client, is confined while its connection runs;
+# - --sandbox=on starts here; --sandbox=bogus is a usage error (exit 2).
+#
+# Under valgrind the binaries run unwrapped here: valgrind cannot run a
+# seccomp-confined program (its own system calls would be trapped).
+. "$(dirname "$0")/lib.sh"
+
+SEALPIPED=${SEALPIPED_UNWRAPPED:-$SEALPIPED}
+SEALPIPE=${SEALPIPE_UNWRAPPED:-$SEALPIPE}
+# An ASan build: its leak check at exit needs ptrace, which the sandbox
+# refuses; the other sanitizers still run.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+
+k=$(key k.key)
+tgt="[127.0.0.1]:$(port)"
+other="[127.0.0.1]:$(port)"
+start_echo echo "$tgt"
+start_echo other "$other"
+other_port=${other##*:}
+
+status_of() { # PID FIELD
+    sed -n "s/^$2:[[:space:]]*//p" "/proc/$1/status"
+}
+
+roundtrip() { # WHEN ADDR: 1 MiB through ADDR, checksums compared
+    random_file "$T/in" "$(mb 1)"
+    "$SPTEST" send "$2" "$T/in" "$T/out" || fail "$1: send through $2 failed"
+    [ "$(sha "$T/in")" = "$(sha "$T/out")" ] || fail "$1: the data came back different"
+}
+
+# 1. The default: every layer on.
+d="[127.0.0.1]:$(port)"
+e="[127.0.0.1]:$(port)"
+mkdir -m 0700 "$T/dkeys"
+cp "$k" "$T/dkeys/a.key"
+export SEALPIPE_TEST_SANDBOX_CANARY="open,connect:$other_port"
+start_daemon d -d -s "$d" -t "$tgt" -k "$T/dkeys" --sandbox auto --status "$T/status.sock"
+cp "$k" "$T/e.key"
+start_daemon e -e -s "$e" -t "$d" -k "$T/e.key" --sandbox auto
+for n in d e; do
+    pid=$(cat "$T/$n.pid")
+    log_has "$n" "sandbox: no new privileges, Landlock ABI [0-9]+ \(files, TCP ports\), seccomp allow-list$" \
+        || fail "-$n: the log does not name every sandbox layer: $(grep sandbox "$T/$n.log")"
+    [ "$(status_of "$pid" NoNewPrivs)" = 1 ] || fail "-$n: NoNewPrivs is not 1"
+    [ "$(status_of "$pid" Seccomp)" = 2 ] || fail "-$n: Seccomp is $(status_of "$pid" Seccomp), not 2"
+done
+pass "by default both daemons run with no new privileges, Landlock and seccomp"
+roundtrip "confined" "$e"
+pass "confined daemons carry data intact"
+
+# 2. Reloads under confinement: a key file replaced by rename, a key
+# directory that gained a file.
+new=$(random_key new.key)
+cp "$new" "$T/e.key.tmp"
+mv "$T/e.key.tmp" "$T/e.key"
+cp "$new" "$T/dkeys/b.key"
+for n in d e; do
+    kill -HUP "$(cat "$T/$n.pid")"
+done
+wait_for log_has d "SIGHUP: reloaded 2 key\(s\)"
+wait_for log_has e "SIGHUP: reloaded 1 key\(s\)"
+! log_has e "keeping the current keys" || fail "-e could not reload its key: $(grep SIGHUP "$T/e.log")"
+roundtrip "after the reload" "$e"
+pass "keys reload under confinement (a renamed key file, a key directory)"
+out=$("$SPTEST" http "$T/status.sock" /health)
+case $out in "200"*"ok: sealpiped"*) ;; *) fail "--status /health: $out" ;; esac
+pass "--status answers under confinement"
+
+# 3. The canaries that Landlock refuses: the daemon logs and carries on.
+kill -USR2 "$(cat "$T/d.pid")"
+wait_for log_has d "sandbox canary: connect "
+log_has d "sandbox canary: open /etc/shadow: refused \(Permission denied\)" \
+    || fail "open /etc/shadow was not refused: $(grep canary "$T/d.log")"
+log_has d "sandbox canary: connect 127.0.0.1:$other_port: refused \(Permission denied\)" \
+    || fail "connect to a port that is not the target was not refused: $(grep canary "$T/d.log")"
+[ "$(accepted other)" -eq 0 ] || fail "the other server saw a connection"
+roundtrip "after the canaries" "$e"
+pass "open /etc/shadow and connect to another port are refused; the daemon carries on"
+
+# 4. Unix socket and pidfile removed at exit, under confinement.
+u="$T/u.sock"
+start_daemon u -e -s "$u" -t "$d" -k "$T/e.key"
+[ -S "$u" ] || fail "no Unix socket $u"
+stop_daemon u
+[ ! -e "$u" ] || fail "the confined daemon left its Unix socket behind"
+[ ! -e "$T/u.pid" ] || fail "the confined daemon left its pidfile behind"
+! log_has u "forbidden system call" || fail "exit: $(grep forbidden "$T/u.log")"
+pass "a confined daemon removes its Unix socket and pidfile at exit"
+
+# 5. The canaries that seccomp kills: a log line, then SIGSYS.
+for what in exec ptrace; do
+    p="[127.0.0.1]:$(port)"
+    SEALPIPE_TEST_SANDBOX_CANARY=$what start_daemon "$what" -e -s "$p" -t "$d" -k "$T/e.key"
+    pid=$(cat "$T/$what.pid")
+    kill -USR2 "$pid"
+    wait_gone "$pid"
+    log_has "$what" "sealpiped: sandbox: forbidden system call [0-9]+ .*exiting" \
+        || fail "$what: no log line before dying: $(tail -n 3 "$T/$what.log")"
+    ! log_has "$what" "sandbox canary: .*ALLOWED" || fail "$what was allowed"
+    rm -f "$T/$what.pid"
+done
+pass "execve and ptrace are trapped: the daemon logs the system call and dies"
+
+# 6. The same canaries unconfined succeed: the refusals above are the
+# sandbox's. (execve would replace the daemon, and ptrace would stop the
+# test's shell: those two are left out.)
+p="[127.0.0.1]:$(port)"
+SEALPIPE_TEST_SANDBOX_CANARY="open,connect:$other_port" \
+    start_daemon off -e -s "$p" -t "$d" -k "$T/e.key" --sandbox off
+log_has off "sandbox off \(--sandbox=off\)" || fail "--sandbox=off gave no warning"
+[ "$(status_of "$(cat "$T/off.pid")" NoNewPrivs)" = 0 ] || fail "--sandbox=off set NoNewPrivs"
+kill -USR2 "$(cat "$T/off.pid")"
+wait_for log_has off "sandbox canary: connect "
+log_has off "open /etc/shadow: ALLOWED" || fail "unconfined, open /etc/shadow: $(grep canary "$T/off.log")"
+log_has off "connect 127.0.0.1:$other_port: ALLOWED" || fail "unconfined connect: $(grep canary "$T/off.log")"
+pass "unconfined (--sandbox=off), the same actions succeed"
+
+# 7. The client.
+mkfifo "$T/client.fifo"
+"$SEALPIPE" -t "$d" -k "$T/e.key" < "$T/client.fifo" > "$T/client.out" 2> "$T/client.log" &
+cpid=$!
+exec 4> "$T/client.fifo"
+client_confined() { [ "$(status_of "$cpid" Seccomp)" = 2 ] && [ "$(status_of "$cpid" NoNewPrivs)" = 1 ]; }
+wait_for client_confined
+printf 'through the client\n' >&4
+exec 4>&-
+wait "$cpid" || fail "sealpipe failed: $(cat "$T/client.log")"
+[ "$(cat "$T/client.out")" = "through the client" ] || fail "sealpipe: wrong reply"
+pass "sealpipe runs confined and carries data"
+
+# 8. The flag.
+p="[127.0.0.1]:$(port)"
+start_daemon on -e -s "$p" -t "$d" -k "$T/e.key" --sandbox on
+log_has on "sandbox: no new privileges" || fail "--sandbox=on: no sandbox line"
+rc=0
+"$SEALPIPED" -e -s "[127.0.0.1]:$(port)" -t "$d" -k "$T/e.key" --sandbox bogus 2> "$T/bogus.err" || rc=$?
+[ "$rc" -eq 2 ] || fail "--sandbox bogus: exit $rc, expected 2"
+grep -q "use auto, on or off" "$T/bogus.err" || fail "--sandbox bogus: $(cat "$T/bogus.err")"
+pass "--sandbox=on runs here; a bad mode is a usage error"
