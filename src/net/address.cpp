@@ -62,7 +62,7 @@ Address parse_bracketed(const std::string &text, bool port_optional, Address a) 
     if (rest.empty()) {
         if (!port_optional)
             throw AddressError("address '" + text + "' has no port: " + FORMS);
-        a.port = "0";
+        a.port.assign(1, '0'); // not = "0": GCC 12 -O3 -Wrestrict false positive
     } else if (rest[0] != ':' || !valid_decimal_port(rest.substr(1), port_optional)) {
         throw AddressError("invalid port in '" + text + "': ports are " +
                            (port_optional ? "0" : "1") + " to 65535");
@@ -118,7 +118,7 @@ Address parse_address(std::string_view text_in, bool port_optional) {
                                " (Unix socket paths must be absolute)");
         a.kind = Address::Kind::Host;
         a.host = text;
-        a.port = "0";
+        a.port.assign(1, '0'); // not = "0": GCC 12 -O3 -Wrestrict false positive
         return a;
     }
     a.kind = Address::Kind::Host;
