@@ -297,6 +297,39 @@ std::vector<tunnel::LoopEvent> wire_signals(tunnel::Server &server, tunnel::Cont
     return signals;
 }
 
+// --key-poll: reload when the key files change, for a sidecar nobody can
+// send SIGHUP (a Kubernetes Secret is swapped by the kubelet). By default
+// on, every 10 s, when a key directory is a Secret volume.
+tunnel::LoopEvent start_key_poll(tunnel::Server &server, tunnel::Context &ctx,
+                                 const DaemonOptions &o, const Startup &st) {
+    double seconds = 0;
+    if (o.key_poll_s) {
+        seconds = *o.key_poll_s;
+    } else {
+        for (const auto &p : st.key_paths) {
+            try {
+                if (p != "-" && projected_generation(p))
+                    seconds = 10;
+            } catch (const crypto::KeyFileError &) {
+                // reported by the load itself
+            }
+        }
+    }
+    if (seconds <= 0)
+        return {};
+    log_info("checking the key files for changes every %g s (--key-poll)", seconds);
+    auto last = std::make_shared<std::string>(key_files_stamp(st.key_paths));
+    return tunnel::LoopEvent::periodic(
+        server.loop(), static_cast<uint64_t>(seconds * 1e6), [&ctx, &o, &st, last] {
+            std::string now = key_files_stamp(st.key_paths);
+            if (now == *last)
+                return;
+            *last = std::move(now);
+            reload_keys(ctx, st.key_paths, key_options(o.insecure_key, o.protocol, run_as_uid(o)),
+                        "key files changed");
+        });
+}
+
 // The systemd watchdog, if asked for: a ping now, then every half interval.
 tunnel::LoopEvent start_watchdog(tunnel::Server &server) {
     const uint64_t us = watchdog_interval_us();
@@ -354,6 +387,7 @@ int serve(const DaemonOptions &o, tunnel::Context &ctx, const Startup &st, Socke
             st.plan.target_addr, static_cast<uint64_t>(o.resolve_s * 1000), ctx.targets);
     std::vector<tunnel::LoopEvent> signals = wire_signals(server, ctx, o, st, info);
     tunnel::LoopEvent watchdog = start_watchdog(server);
+    tunnel::LoopEvent key_poll = start_key_poll(server, ctx, o, st);
 
     const std::string threads_note =
         o.threads > 1 ? ", " + std::to_string(o.threads) + " threads" : "";

@@ -72,6 +72,9 @@ sealpipe additions:
                           loopback only)
       --status-unsafe     allow --status on a non-loopback address
       --proxy-protocol    -d: send a PROXY v2 header with the client address
+      --key-poll SECONDS  reload the keys when the key files change, checking
+                          this often; 0 = only on SIGHUP (default: 10 for a
+                          Kubernetes Secret volume -k DIR, otherwise 0)
       --sandbox MODE      confine the daemon once it is set up: auto (what the
                           kernel supports), on (refuse to run without every
                           layer) or off (default {default:--sandbox})
@@ -106,7 +109,7 @@ namespace {
 struct RawArgs {
     bool help = false, version = false, quiet = false, verbose = false;
     std::string n, timeout, rtime, heartbeat, idle, half_close, max_hs, clock_window, socket_mode,
-        threads, drain, keygen, sandbox;
+        threads, drain, keygen, sandbox, key_poll;
 };
 
 // The option table.
@@ -150,6 +153,7 @@ void declare(CLI::App &app, DaemonOptions &o, RawArgs &r) {
     app.add_flag("--proxy-protocol", o.proxy_protocol);
     app.add_option("--protocol", o.protocol)->multi_option_policy(single);
     app.add_option("--sandbox", r.sandbox)->multi_option_policy(single);
+    app.add_option("--key-poll", r.key_poll)->multi_option_policy(single);
     app.add_flag("--check", o.check);
     app.add_option("--keygen", r.keygen)->multi_option_policy(single);
     app.add_flag("-q,--quiet", r.quiet);
@@ -241,6 +245,9 @@ void convert(DaemonOptions &o, const RawArgs &r) {
     if (o.proxy_protocol && !o.decrypt)
         usage_error("--proxy-protocol applies to -d (the side that connects to the target)");
     o.sandbox = sandbox_option(PROG, r.sandbox);
+    if (!r.key_poll.empty())
+        o.key_poll_s = checked("--key-poll", r.key_poll,
+                               [](const std::string &s) { return util::parse_seconds(s, 86400); });
     if (o.status_any_address && o.status.empty())
         usage_error("--status-unsafe needs --status");
 }

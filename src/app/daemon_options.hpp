@@ -49,6 +49,7 @@ struct DaemonOptions {
     bool proxy_protocol = false;                        // --proxy-protocol
     std::string protocol = defaults::PROTOCOL;          // --protocol
     std::string sandbox = defaults::SANDBOX;            // --sandbox
+    std::optional<double> key_poll_s; // --key-poll (absent: 10 s for a Secret volume, else off)
 };
 
 // What main() should do after parsing.

@@ -45,8 +45,81 @@ std::string key_file_dir(const std::string &path) {
     return slash == std::string::npos ? "." : slash == 0 ? "/" : p.substr(0, slash);
 }
 
-// The *.key files of directory ${dir}, in name order.
+bool owned_by_root_or_us(const struct stat &st) {
+    return st.st_uid == 0 || st.st_uid == ::geteuid();
+}
+
+} // namespace
+
+std::optional<std::string> projected_generation(const std::string &dir) {
+    struct stat link {};
+    if (::lstat((dir + "/..data").c_str(), &link) != 0 || !S_ISLNK(link.st_mode))
+        return std::nullopt;
+    char target[256];
+    const ssize_t n = ::readlink((dir + "/..data").c_str(), target, sizeof target - 1);
+    if (n <= 0)
+        throw crypto::KeyFileError("key directory " + dir +
+                                   ": cannot read its ..data link: " + util::errno_string(errno));
+    const std::string gen(target, static_cast<size_t>(n));
+    // The kubelet's layout: ..data names a "..TIMESTAMP" directory beside it.
+    if (gen.rfind("..", 0) != 0 || gen == ".." || gen.find('/') != std::string::npos)
+        throw crypto::KeyFileError("key directory " + dir + ": ..data points to '" + gen +
+                                   "', not to a ..generation directory beside it, as a "
+                                   "Kubernetes Secret volume has");
+    struct stat g {};
+    if (::lstat((dir + "/" + gen).c_str(), &g) != 0 || !S_ISDIR(g.st_mode))
+        throw crypto::KeyFileError("key directory " + dir + ": ..data points to " + gen +
+                                   ", which is not a directory");
+    if (!owned_by_root_or_us(link) || !owned_by_root_or_us(g) || (g.st_mode & 022) != 0)
+        throw crypto::KeyFileError("key directory " + dir + ": its ..data link or " + gen +
+                                   " belongs to another user or is writable by group or "
+                                   "others; a Secret volume's are the kubelet's (root)");
+    return gen;
+}
+
+namespace {
+
+// The *.key files of directory ${dir}, in name order. A Kubernetes Secret
+// volume (projected_generation): the *.key links into ..data, read through
+// the generation they lead to now, so that one load never mixes two.
 std::vector<std::string> key_directory(const std::string &dir, bool insecure) {
+    if (const auto gen = projected_generation(dir)) {
+        // The volume's root may be world-writable with the sticky bit (the
+        // kubelet makes it 1777): then only names that are the kubelet's
+        // links count, and anything else is ignored, not loaded.
+        struct stat st {};
+        if (::stat(dir.c_str(), &st) != 0)
+            throw crypto::KeyFileError("cannot open key directory " + dir + ": " +
+                                       util::errno_string(errno));
+        if ((st.st_mode & 022) != 0 && (st.st_mode & S_ISVTX) == 0)
+            check_key_dir(dir, "key directory " + dir, insecure);
+        DIR *d = ::opendir(dir.c_str());
+        if (d == nullptr)
+            throw crypto::KeyFileError("cannot read key directory " + dir + ": " +
+                                       util::errno_string(errno));
+        std::vector<std::string> files;
+        while (struct dirent *e = ::readdir(d)) {
+            const std::string name = e->d_name;
+            if (name[0] == '.' || name.size() <= 4 || name.compare(name.size() - 4, 4, ".key") != 0)
+                continue;
+            char target[512];
+            const ssize_t n = ::readlink((dir + "/" + name).c_str(), target, sizeof target - 1);
+            if (n <= 0 || std::string(target, static_cast<size_t>(n)) != "..data/" + name) {
+                log_warn("key directory %s: ignoring %s, which is not the Secret's link into "
+                         "..data",
+                         dir.c_str(), name.c_str());
+                continue;
+            }
+            files.push_back(dir + "/" + *gen + "/" + name);
+        }
+        ::closedir(d);
+        std::sort(files.begin(), files.end());
+        if (files.empty())
+            throw crypto::KeyFileError("key directory " + dir +
+                                       " (a Kubernetes Secret) holds no *.key file: name the "
+                                       "Secret's key e.g. sealpipe.key");
+        return files;
+    }
     check_key_dir(dir, "key directory " + dir, insecure);
     DIR *d = ::opendir(dir.c_str());
     if (d == nullptr)
@@ -235,8 +308,55 @@ void print_plan(const DaemonOptions &o, const Plan &p, const tunnel::KeySet &key
                 o.syslog ? ", logging to syslog" : "");
 }
 
+std::string key_files_stamp(const std::vector<std::string> &paths) {
+    std::string stamp;
+    auto add_file = [&stamp](const std::string &f) {
+        struct stat st {};
+        if (::stat(f.c_str(), &st) != 0) {
+            stamp += f + " missing\n";
+            return;
+        }
+        char line[160];
+        std::snprintf(
+            line, sizeof line, " %llu:%llu %lld %lld.%09ld %lld.%09ld\n",
+            static_cast<unsigned long long>(st.st_dev), static_cast<unsigned long long>(st.st_ino),
+            static_cast<long long>(st.st_size), static_cast<long long>(st.st_mtim.tv_sec),
+            st.st_mtim.tv_nsec, static_cast<long long>(st.st_ctim.tv_sec), st.st_ctim.tv_nsec);
+        stamp += f + line;
+    };
+    for (const auto &p : paths) {
+        if (p == "-")
+            continue;
+        struct stat st {};
+        if (::stat(p.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+            add_file(p);
+            continue;
+        }
+        // A directory: its *.key names (and a Secret's ..data link) and
+        // each file they lead to.
+        char target[256];
+        const ssize_t n = ::readlink((p + "/..data").c_str(), target, sizeof target - 1);
+        if (n > 0)
+            stamp += p + "/..data -> " + std::string(target, static_cast<size_t>(n)) + "\n";
+        std::vector<std::string> names;
+        if (DIR *d = ::opendir(p.c_str())) {
+            while (struct dirent *e = ::readdir(d)) {
+                const std::string name = e->d_name;
+                if (name[0] != '.' && name.size() > 4 &&
+                    name.compare(name.size() - 4, 4, ".key") == 0)
+                    names.push_back(name);
+            }
+            ::closedir(d);
+        }
+        std::sort(names.begin(), names.end());
+        for (const auto &name : names)
+            add_file(p + "/" + name);
+    }
+    return stamp;
+}
+
 void reload_keys(tunnel::Context &ctx, const std::vector<std::string> &paths,
-                 const crypto::KeyLoadOptions &opts) {
+                 const crypto::KeyLoadOptions &opts, const char *why) {
     auto old = ctx.keys.get();
     // A key read from standard input ("-k -") cannot be read again: keep it,
     // in its place in the list, and re-read the files around it.
@@ -257,7 +377,7 @@ void reload_keys(tunnel::Context &ctx, const std::vector<std::string> &paths,
             throw crypto::KeyFileError("too many keys (" + std::to_string(fresh->keys.size()) +
                                        ")");
     } catch (const std::exception &e) {
-        log_error("SIGHUP: keeping the current keys: %s", e.what());
+        log_error("%s: keeping the current keys: %s", why, e.what());
         return;
     }
     std::set<std::string> before, after;
@@ -273,9 +393,9 @@ void reload_keys(tunnel::Context &ctx, const std::vector<std::string> &paths,
         if (!after.count(f))
             removed += " " + f;
     ctx.keys.set(fresh);
-    log_info("SIGHUP: reloaded %zu key(s), first %s; added:%s; removed:%s; open connections keep "
+    log_info("%s: reloaded %zu key(s), first %s; added:%s; removed:%s; open connections keep "
              "their keys",
-             fresh->keys.size(), fresh->keys.front().fingerprint().c_str(),
+             why, fresh->keys.size(), fresh->keys.front().fingerprint().c_str(),
              added.empty() ? " none" : added.c_str(), removed.empty() ? " none" : removed.c_str());
 }
 

@@ -45,9 +45,24 @@ Plan make_plan(const DaemonOptions &o);
 // --check output, on stdout.
 void print_plan(const DaemonOptions &o, const Plan &plan, const tunnel::KeySet &keys);
 
+// If ${dir} is laid out as a Kubernetes Secret (or ConfigMap) volume, the
+// name of the generation directory its ..data link leads to now
+// ("..2026_12_05_..."); nullopt for a plain directory. Throws
+// crypto::KeyFileError if ..data is there but not as the kubelet makes it
+// (a link to a ..name directory beside it, both root's or ours, the
+// directory not writable by group or others).
+std::optional<std::string> projected_generation(const std::string &dir);
+
 // SIGHUP: load the key files again and swap them in for new connections.
-// On any error keep the current keys and log why. Never throws.
+// On any error keep the current keys and log why. ${why} starts the log
+// line ("SIGHUP", "key files changed"). Never throws.
 void reload_keys(tunnel::Context &ctx, const std::vector<std::string> &paths,
-                 const crypto::KeyLoadOptions &opts);
+                 const crypto::KeyLoadOptions &opts, const char *why = "SIGHUP");
+
+// What --key-poll compares: for each key path, the identity, size and
+// times of every key file it names (through symlinks), and a Secret
+// volume's ..data target. Changes whenever a reload could load something
+// else; costs a few stat(2) calls. Never throws.
+std::string key_files_stamp(const std::vector<std::string> &paths);
 
 } // namespace sealpipe::app

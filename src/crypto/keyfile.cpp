@@ -92,6 +92,19 @@ const char *file_kind(mode_t m) {
            : S_ISDIR(m)  ? "a directory"
                          : "not a file";
 }
+// ${gid} is this process's effective group or one of its supplementary
+// groups.
+bool in_our_groups(gid_t gid) {
+    if (gid == ::getegid())
+        return true;
+    gid_t groups[256];
+    const int n = ::getgroups(256, groups);
+    for (int i = 0; i < n; i++)
+        if (groups[i] == gid)
+            return true;
+    return false;
+}
+
 } // namespace
 
 Psk load_key_file(const std::string &path, const KeyLoadOptions &opts) {
@@ -121,7 +134,11 @@ Psk load_key_file(const std::string &path, const KeyLoadOptions &opts) {
                            std::to_string(st.st_uid) + "): it must belong to root or to the user " +
                            "sealpiped runs as; run 'chown root " + path +
                            "', or pass --insecure-key-permissions to accept it");
-    if (regular && !is_stdin && (st.st_mode & 077) != 0 && !opts.allow_insecure_permissions) {
+    // PostgreSQL's rule for a key file that root owns: its group may read
+    // it if that group is one of ours. A Kubernetes Secret mounted with
+    // defaultMode 0440 and an fsGroup is such a file.
+    const mode_t forbidden = st.st_uid == 0 && in_our_groups(st.st_gid) ? 037 : 077;
+    if (regular && !is_stdin && (st.st_mode & forbidden) != 0 && !opts.allow_insecure_permissions) {
         char mode[8];
         std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
         throw KeyFileError("key file " + path + " is accessible by group or others (mode " + mode +

@@ -14,7 +14,11 @@
 # - a bad key file on reload keeps the previous keys and the daemon running;
 # - a -d with -k - (the key on standard input) keeps that key across
 #   reloads;
-# - each reload logs what changed (fingerprints added and removed).
+# - each reload logs what changed (fingerprints added and removed);
+# - -k DIR on a Kubernetes Secret volume (..data layout, 1777 root): the
+#   kubelet's swap of ..data is noticed by --key-poll without a signal,
+#   the new key works, the old one no longer does, and a connection opened
+#   before the swap ends with every byte.
 . "$(dirname "$0")/lib.sh"
 
 old=$(key old.key)
@@ -123,3 +127,42 @@ for i in 1 2; do
     "$SPTEST" send "$es" "$T/line" "$T/ks.out" || fail "-k -: the peer is refused after SIGHUP $i"
 done
 pass "-k -: the key read from standard input survives two reloads"
+
+# A Kubernetes Secret volume (-k DIR with the kubelet's ..data layout): the
+# rotation happens without a signal. The kubelet's swap is replayed: a new
+# generation directory, a new ..data link renamed over the old one. With
+# --key-poll the daemon notices, reloads, and a connection opened before
+# the swap carries on.
+vol="$T/secret"
+mkdir -m 1777 "$vol"
+mkdir -m 0755 "$vol/..gen1"
+cp "$old" "$vol/..gen1/sealpipe.key" && chmod 0400 "$vol/..gen1/sealpipe.key"
+ln -s ..gen1 "$vol/..data"
+ln -s ..data/sealpipe.key "$vol/sealpipe.key"
+dk="[127.0.0.1]:$(port)"
+start_daemon dk -d -s "$dk" -t "$tgt" -k "$vol" --key-poll 0.2
+log_has dk "checking the key files for changes every 0.2 s" || fail "--key-poll is not on"
+ek="[127.0.0.1]:$(port)"
+start_daemon ek -e -s "$ek" -t "$dk" -k "$old"
+mkfifo "$T/k8s.fifo"
+random_file "$T/k8s.in" 65536
+"$SPTEST" send "$ek" "$T/k8s.fifo" "$T/k8s.out" & k8s=$!
+exec 5> "$T/k8s.fifo"
+head -c 32768 "$T/k8s.in" >&5
+k8s_echoed() { [ "$(stat -c %s "$T/k8s.out" 2>/dev/null || echo 0)" -ge 16384 ]; }
+wait_for k8s_echoed # the connection is open, through its handshake with the old key
+mkdir -m 0755 "$vol/..gen2"
+cp "$new" "$vol/..gen2/sealpipe.key" && chmod 0400 "$vol/..gen2/sealpipe.key"
+ln -s ..gen2 "$vol/..data_tmp"
+mv -T "$vol/..data_tmp" "$vol/..data"
+rm -rf "$vol/..gen1"
+wait_for log_has dk "key files changed: reloaded 1 key\(s\).*added: [0-9a-f]{8}; removed: [0-9a-f]{8}"
+tail -c 32768 "$T/k8s.in" >&5
+exec 5>&-
+wait "$k8s" || fail "Secret swap: the connection opened before it broke"
+cmp -s "$T/k8s.in" "$T/k8s.out" || fail "Secret swap: the open connection lost bytes"
+eprobe="[127.0.0.1]:$(port)"
+start_daemon eprobe -e -s "$eprobe" -t "$dk" -k "$new"
+"$SPTEST" send "$eprobe" "$T/line" "$T/k8s2.out" || fail "Secret swap: the new key is refused"
+"$SPTEST" send "$ek" "$T/line" "$T/k8s3.out" 2>/dev/null && fail "Secret swap: the old key still works"
+pass "a swapped Kubernetes Secret is reloaded without a signal; the open connection is kept"

@@ -325,6 +325,9 @@ int cmd_send(std::vector<std::string> args) {
         if (n == 0)
             break;
         std::fwrite(buf.data(), 1, static_cast<size_t>(n), out);
+        // What came back is visible at once: a test may wait for it while
+        // the connection stays open.
+        std::fflush(out);
     }
     reader_done = true;
     if (status != 0)

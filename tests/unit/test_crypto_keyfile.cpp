@@ -67,6 +67,10 @@ TEST_CASE("acceptance table") {
         CAPTURE(r.name);
         const std::string path = dir.file(r.name);
         write_file(path, r.content, r.mode);
+        // As root, a file of root's group would pass the group rule (next
+        // test case): give it a group that is not ours.
+        if (::geteuid() == 0)
+            REQUIRE(::chown(path.c_str(), 0, 65534) == 0);
         const std::string err = try_load(path, r.insecure);
         if (std::strlen(r.error) == 0)
             CHECK(err == "");
@@ -84,6 +88,31 @@ TEST_CASE("acceptance table") {
     const std::string fifo = dir.file("fifo");
     REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
     CHECK(try_load(fifo).find("not a regular file (a FIFO)") != std::string::npos);
+}
+
+TEST_CASE("a root-owned key file may be readable by one of our groups, no more") {
+    if (::geteuid() != 0) {
+        MESSAGE("not root: cannot make a root-owned file; skipped");
+        return;
+    }
+    testutil::TempDir dir;
+    const std::string path = dir.file("k");
+    const std::string k32(32, 'k');
+    // Our group: a Kubernetes Secret with defaultMode 0440 and an fsGroup.
+    write_file(path, k32, 0440);
+    REQUIRE(::chown(path.c_str(), 0, ::getegid()) == 0);
+    REQUIRE(::chmod(path.c_str(), 0440) == 0);
+    CHECK(try_load(path) == "");
+    // More than reading for the group, or anything for others: refused.
+    for (mode_t m : {0460, 0444, 0640 | 04}) {
+        CAPTURE(m);
+        REQUIRE(::chmod(path.c_str(), m) == 0);
+        CHECK(try_load(path).find("accessible by group or others") != std::string::npos);
+    }
+    // Another group may not read it.
+    REQUIRE(::chmod(path.c_str(), 0440) == 0);
+    REQUIRE(::chown(path.c_str(), 0, 65534) == 0);
+    CHECK(try_load(path).find("accessible by group or others (mode 0440)") != std::string::npos);
 }
 
 TEST_CASE("a key file must belong to root, this user or the -u user") {
