@@ -23,7 +23,7 @@ DEPS := scripts/install-deps
 
 .DEFAULT_GOAL := build
 .PHONY: help deps build all test test-unit test-e2e asan valgrind fuzz fuzz-short mutants bench \
-        soak demo test-rabbitmq lint format install uninstall clean
+        soak demo test-rabbitmq image test-kube lint format install uninstall clean
 
 help: ## Show this list
 	@echo "sealpipe: make TARGET"
@@ -119,6 +119,22 @@ test-rabbitmq: ## RabbitMQ AMQP and management UI through sealpipe (installs rab
 	@$(MAKE) --no-print-directory build
 	tests/e2e/rabbitmq/run $(BUILD) $(RABBITMQ_ARGS)
 
+$(RELEASE_BUILD)/build.ninja:
+	@$(DEPS) build
+	meson setup $(RELEASE_BUILD) --prefix=$(PREFIX) --buildtype=release -Dtests=false -Dbench=false \
+	    -Dtest_hooks=false $(MESON_OPTS)
+
+image: $(RELEASE_BUILD)/build.ninja ## Build the container image sealpipe:latest (from scratch, podman, no registry)
+	@$(DEPS) kube
+	ninja -C $(RELEASE_BUILD)
+	deploy/image/build sealpipe:latest $(RELEASE_BUILD)/src/sealpiped $(RELEASE_BUILD)/src/sealpipe
+
+test-kube: $(RELEASE_BUILD)/build.ninja ## The image as Kubernetes sidecars under podman kube play (see docs/kubernetes.md)
+	@$(DEPS) kube
+	@$(MAKE) --no-print-directory build
+	ninja -C $(RELEASE_BUILD)
+	tests/kube/run.sh $(BUILD) $(RELEASE_BUILD)
+
 lint: build ## shellcheck, mandoc -Tlint and systemd-analyze on the shipped files
 	meson test -C $(BUILD) --print-errorlogs --suite lint
 
@@ -127,8 +143,7 @@ format: ## Apply .clang-format to the C++ sources (lint-format checks it)
 
 install: ## Install binaries, man pages and service files under PREFIX (a release build)
 	@$(DEPS) build
-	@[ -f $(RELEASE_BUILD)/build.ninja ] || meson setup $(RELEASE_BUILD) --prefix=$(PREFIX) \
-	    --buildtype=release -Dtests=false -Dbench=false -Dtest_hooks=false $(MESON_OPTS)
+	@$(MAKE) --no-print-directory $(RELEASE_BUILD)/build.ninja
 	ninja -C $(RELEASE_BUILD)
 	meson install -C $(RELEASE_BUILD)
 
