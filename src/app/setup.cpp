@@ -45,6 +45,24 @@ std::string key_file_dir(const std::string &path) {
     return slash == std::string::npos ? "." : slash == 0 ? "/" : p.substr(0, slash);
 }
 
+// The names in ${dir} that name keys: "*.key", not hidden, in name order.
+// Throws crypto::KeyFileError if the directory cannot be read.
+std::vector<std::string> key_names(const std::string &dir) {
+    DIR *d = ::opendir(dir.c_str());
+    if (d == nullptr)
+        throw crypto::KeyFileError("cannot read key directory " + dir + ": " +
+                                   util::errno_string(errno));
+    std::vector<std::string> names;
+    while (struct dirent *e = ::readdir(d)) {
+        const std::string name = e->d_name;
+        if (name.size() > 4 && name.compare(name.size() - 4, 4, ".key") == 0 && name[0] != '.')
+            names.push_back(name);
+    }
+    ::closedir(d);
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
 bool owned_by_root_or_us(const struct stat &st) {
     return st.st_uid == 0 || st.st_uid == ::geteuid();
 }
@@ -93,15 +111,8 @@ std::vector<std::string> key_directory(const std::string &dir, bool insecure) {
                                        util::errno_string(errno));
         if ((st.st_mode & 022) != 0 && (st.st_mode & S_ISVTX) == 0)
             check_key_dir(dir, "key directory " + dir, insecure);
-        DIR *d = ::opendir(dir.c_str());
-        if (d == nullptr)
-            throw crypto::KeyFileError("cannot read key directory " + dir + ": " +
-                                       util::errno_string(errno));
         std::vector<std::string> files;
-        while (struct dirent *e = ::readdir(d)) {
-            const std::string name = e->d_name;
-            if (name[0] == '.' || name.size() <= 4 || name.compare(name.size() - 4, 4, ".key") != 0)
-                continue;
+        for (const auto &name : key_names(dir)) {
             char target[512];
             const ssize_t n = ::readlink((dir + "/" + name).c_str(), target, sizeof target - 1);
             if (n <= 0 || std::string(target, static_cast<size_t>(n)) != "..data/" + name) {
@@ -112,8 +123,6 @@ std::vector<std::string> key_directory(const std::string &dir, bool insecure) {
             }
             files.push_back(dir + "/" + *gen + "/" + name);
         }
-        ::closedir(d);
-        std::sort(files.begin(), files.end());
         if (files.empty())
             throw crypto::KeyFileError("key directory " + dir +
                                        " (a Kubernetes Secret) holds no *.key file: name the "
@@ -121,18 +130,9 @@ std::vector<std::string> key_directory(const std::string &dir, bool insecure) {
         return files;
     }
     check_key_dir(dir, "key directory " + dir, insecure);
-    DIR *d = ::opendir(dir.c_str());
-    if (d == nullptr)
-        throw crypto::KeyFileError("cannot read key directory " + dir + ": " +
-                                   util::errno_string(errno));
     std::vector<std::string> files;
-    while (struct dirent *e = ::readdir(d)) {
-        const std::string name = e->d_name;
-        if (name.size() > 4 && name.compare(name.size() - 4, 4, ".key") == 0 && name[0] != '.')
-            files.push_back(dir + "/" + name);
-    }
-    ::closedir(d);
-    std::sort(files.begin(), files.end());
+    for (const auto &name : key_names(dir))
+        files.push_back(dir + "/" + name);
     if (files.empty())
         throw crypto::KeyFileError("key directory " + dir + " holds no *.key file");
     return files;
@@ -338,19 +338,12 @@ std::string key_files_stamp(const std::vector<std::string> &paths) {
         const ssize_t n = ::readlink((p + "/..data").c_str(), target, sizeof target - 1);
         if (n > 0)
             stamp += p + "/..data -> " + std::string(target, static_cast<size_t>(n)) + "\n";
-        std::vector<std::string> names;
-        if (DIR *d = ::opendir(p.c_str())) {
-            while (struct dirent *e = ::readdir(d)) {
-                const std::string name = e->d_name;
-                if (name[0] != '.' && name.size() > 4 &&
-                    name.compare(name.size() - 4, 4, ".key") == 0)
-                    names.push_back(name);
-            }
-            ::closedir(d);
+        try {
+            for (const auto &name : key_names(p))
+                add_file(p + "/" + name);
+        } catch (const crypto::KeyFileError &) {
+            stamp += p + " unreadable\n";
         }
-        std::sort(names.begin(), names.end());
-        for (const auto &name : names)
-            add_file(p + "/" + name);
     }
     return stamp;
 }
