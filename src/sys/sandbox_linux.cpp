@@ -375,6 +375,17 @@ const char *const ALLOWED[] = {
     "getrlimit",
 };
 
+// One argument comparison. (libseccomp's SCMP_A* macros are C compound
+// literals, which clang refuses in C++ with -Werror.)
+scmp_arg_cmp arg_is(unsigned arg, scmp_compare op, scmp_datum_t a, scmp_datum_t b = 0) {
+    scmp_arg_cmp c{};
+    c.arg = arg;
+    c.op = op;
+    c.datum_a = a;
+    c.datum_b = b;
+    return c;
+}
+
 void add(scmp_filter_ctx ctx, uint32_t action, const char *name, unsigned n = 0,
          const scmp_arg_cmp *args = nullptr) {
     const int nr = seccomp_syscall_resolve_name(name);
@@ -400,26 +411,26 @@ void apply_seccomp(const SandboxPolicy &policy, SandboxReport &report) {
         // Threads only: a clone without CLONE_THREAD is a fork. clone3's
         // flags are in memory, out of the filter's reach: ENOSYS makes
         // glibc fall back to clone.
-        const scmp_arg_cmp thread = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD);
+        const scmp_arg_cmp thread = arg_is(0, SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD);
         add(ctx, SCMP_ACT_ALLOW, "clone", 1, &thread);
         add(ctx, SCMP_ACT_ERRNO(ENOSYS), "clone3");
         // Signals to ourselves only (raise, abort).
-        const scmp_arg_cmp self = SCMP_A0(SCMP_CMP_EQ, pid);
+        const scmp_arg_cmp self = arg_is(0, SCMP_CMP_EQ, pid);
         add(ctx, SCMP_ACT_ALLOW, "tgkill", 1, &self);
         add(ctx, SCMP_ACT_ALLOW, "kill", 1, &self);
         // Reading limits, never raising them.
-        const scmp_arg_cmp no_new_limit = SCMP_A2(SCMP_CMP_EQ, 0);
+        const scmp_arg_cmp no_new_limit = arg_is(2, SCMP_CMP_EQ, 0);
         add(ctx, SCMP_ACT_ALLOW, "prlimit64", 1, &no_new_limit);
         // The socket families a tunnel uses: TCP, Unix, and netlink for
         // glibc's AI_ADDRCONFIG. Any other is refused softly.
         for (int family : {AF_UNIX, AF_INET, AF_INET6, AF_NETLINK}) {
-            const scmp_arg_cmp fam = SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(family));
+            const scmp_arg_cmp fam = arg_is(0, SCMP_CMP_EQ, static_cast<scmp_datum_t>(family));
             add(ctx, SCMP_ACT_ALLOW, "socket", 1, &fam);
         }
         // ioctl: what libevent and stdio ask (bytes readable, non-blocking,
         // "is this a terminal"); nothing that reaches a device.
         for (unsigned long req : {FIONREAD, FIONBIO, TCGETS}) {
-            const scmp_arg_cmp r = SCMP_A1(SCMP_CMP_EQ, static_cast<scmp_datum_t>(req));
+            const scmp_arg_cmp r = arg_is(1, SCMP_CMP_EQ, static_cast<scmp_datum_t>(req));
             add(ctx, SCMP_ACT_ALLOW, "ioctl", 1, &r);
         }
         install_trap_handler(policy);
