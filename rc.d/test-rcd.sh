@@ -117,15 +117,7 @@ gone_now() {
 # gone PID: the process has exited, or does within 5 s. The daemon removes
 # its pidfile (which is what stop waits for) a moment before it exits.
 gone() {
-    WAIT_MS=5000 wait_for_quiet gone_now "$1"
-}
-wait_for_quiet() {
-    local i
-    for ((i = 0; i < WAIT_MS / 20; i++)); do
-        "$@" && return 0
-        sleep 0.02
-    done
-    return 1
+    WAIT_MS=5000 poll_for gone_now "$1"
 }
 
 pids_of_pipes() {

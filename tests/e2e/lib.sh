@@ -203,14 +203,20 @@ wait_gone() {
     fail "process $1 still running"
 }
 
-# wait_for CMD...: poll a condition (every 20 ms, up to $WAIT_MS ms).
-wait_for() {
+# poll_for CMD...: poll a condition (every 20 ms, up to $WAIT_MS ms);
+# returns 1 if it never held, for a caller with its own message.
+poll_for() {
     local i
     for ((i = 0; i < WAIT_MS / 20; i++)); do
         "$@" && return 0
         sleep 0.02
     done
-    fail "timed out waiting for: $*"
+    return 1
+}
+
+# wait_for CMD...: poll_for, failing the test if the condition never held.
+wait_for() {
+    poll_for "$@" || fail "timed out waiting for: $*"
 }
 
 # log_has NAME PATTERN: the log of NAME matches PATTERN (grep -E).
