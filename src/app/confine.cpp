@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "app/confine.hpp"
 #include "util/log.hpp"
+#include "util/path.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -9,11 +10,6 @@
 namespace sealpipe::app {
 
 namespace {
-
-std::string dir_of(const std::string &path) {
-    const size_t slash = path.rfind('/');
-    return slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
-}
 
 void add_unique(std::vector<std::string> &v, const std::string &s) {
     if (std::find(v.begin(), v.end(), s) == v.end())
@@ -31,15 +27,9 @@ sys::SandboxPolicy confine_policy(const ConfineInputs &in, const char *progname)
             continue; // read from stdin, once
         struct stat st {};
         const bool is_dir = ::stat(k.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-        add_unique(p.read_paths, is_dir ? k : dir_of(k));
-        if (!is_dir) {
-            // A key file that is a symlink: the directory it leads to.
-            char *real = ::realpath(k.c_str(), nullptr);
-            if (real != nullptr) {
-                add_unique(p.read_paths, dir_of(real));
-                std::free(real);
-            }
-        }
+        add_unique(p.read_paths, is_dir ? k : util::dir_of(k));
+        if (!is_dir) // a key file that is a symlink: the directory it leads to
+            add_unique(p.read_paths, util::dir_of(util::real_path(k)));
     }
     for (const auto &t : in.targets)
         if (const uint16_t port = t.port();
@@ -52,7 +42,7 @@ sys::SandboxPolicy confine_policy(const ConfineInputs &in, const char *progname)
         p.bind_ports.push_back(in.bind->port());
     for (const auto &f : in.owned_files)
         if (!f.empty())
-            add_unique(p.remove_dirs, dir_of(f));
+            add_unique(p.remove_dirs, util::dir_of(f));
     const char *notify = std::getenv("NOTIFY_SOCKET");
     p.abstract_unix = notify != nullptr && notify[0] == '@';
     return p;

@@ -5,6 +5,7 @@
 #include "crypto/sodium.hpp"
 #include "tunnel/protocol.hpp"
 #include "util/log.hpp"
+#include "util/path.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -38,11 +39,7 @@ void check_key_dir(const std::string &dir, const std::string &what, bool insecur
 
 // The directory that really holds key file ${path} (after symlinks).
 std::string key_file_dir(const std::string &path) {
-    char *real = ::realpath(path.c_str(), nullptr);
-    std::string p = real != nullptr ? real : path;
-    std::free(real);
-    const size_t slash = p.rfind('/');
-    return slash == std::string::npos ? "." : slash == 0 ? "/" : p.substr(0, slash);
+    return util::dir_of(util::real_path(path));
 }
 
 // The names in ${dir} that name keys: "*.key", not hidden, in name order.

@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: BSD-2-Clause
+// Path helpers shared by key loading (app/setup.cpp) and the sandbox policy
+// (app/confine.cpp), which must agree on which directory holds a key.
+#pragma once
+
+#include <cstdlib>
+#include <string>
+
+namespace sealpipe::util {
+
+// The directory part of ${path}: "." for a bare name, "/" for "/x".
+inline std::string dir_of(const std::string &path) {
+    const size_t slash = path.rfind('/');
+    return slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+}
+
+// ${path} with every symlink resolved (realpath(3)), or ${path} itself if
+// that fails.
+inline std::string real_path(const std::string &path) {
+    char *real = ::realpath(path.c_str(), nullptr);
+    std::string out = real != nullptr ? real : path;
+    std::free(real);
+    return out;
+}
+
+} // namespace sealpipe::util
