@@ -70,12 +70,11 @@ std::optional<std::string> projected_generation(const std::string &dir) {
     struct stat link {};
     if (::lstat((dir + "/..data").c_str(), &link) != 0 || !S_ISLNK(link.st_mode))
         return std::nullopt;
-    char target[256];
-    const ssize_t n = ::readlink((dir + "/..data").c_str(), target, sizeof target - 1);
-    if (n <= 0)
+    const std::optional<std::string> link_target = util::read_link(dir + "/..data");
+    if (!link_target)
         throw crypto::KeyFileError("key directory " + dir +
                                    ": cannot read its ..data link: " + util::errno_string(errno));
-    const std::string gen(target, static_cast<size_t>(n));
+    const std::string &gen = *link_target;
     // The kubelet's layout: ..data names a "..TIMESTAMP" directory beside it.
     if (gen.rfind("..", 0) != 0 || gen == ".." || gen.find('/') != std::string::npos)
         throw crypto::KeyFileError("key directory " + dir + ": ..data points to '" + gen +
@@ -103,16 +102,11 @@ std::vector<std::string> key_directory(const std::string &dir, bool insecure) {
         // kubelet makes it 1777): then only names that are the kubelet's
         // links count, and anything else is ignored, not loaded.
         struct stat st {};
-        if (::stat(dir.c_str(), &st) != 0)
-            throw crypto::KeyFileError("cannot open key directory " + dir + ": " +
-                                       util::errno_string(errno));
-        if ((st.st_mode & 022) != 0 && (st.st_mode & S_ISVTX) == 0)
+        if (::stat(dir.c_str(), &st) != 0 || (st.st_mode & S_ISVTX) == 0)
             check_key_dir(dir, "key directory " + dir, insecure);
         std::vector<std::string> files;
         for (const auto &name : key_names(dir)) {
-            char target[512];
-            const ssize_t n = ::readlink((dir + "/" + name).c_str(), target, sizeof target - 1);
-            if (n <= 0 || std::string(target, static_cast<size_t>(n)) != "..data/" + name) {
+            if (util::read_link(dir + "/" + name) != "..data/" + name) {
                 log_warn("key directory %s: ignoring %s, which is not the Secret's link into "
                          "..data",
                          dir.c_str(), name.c_str());
@@ -331,10 +325,8 @@ std::string key_files_stamp(const std::vector<std::string> &paths) {
         }
         // A directory: its *.key names (and a Secret's ..data link) and
         // each file they lead to.
-        char target[256];
-        const ssize_t n = ::readlink((p + "/..data").c_str(), target, sizeof target - 1);
-        if (n > 0)
-            stamp += p + "/..data -> " + std::string(target, static_cast<size_t>(n)) + "\n";
+        if (const auto data = util::read_link(p + "/..data"))
+            stamp += p + "/..data -> " + *data + "\n";
         try {
             for (const auto &name : key_names(p))
                 add_file(p + "/" + name);

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdlib>
+#include <optional>
 #include <string>
+#include <unistd.h>
 
 namespace sealpipe::util {
 
@@ -21,6 +23,22 @@ inline std::string real_path(const std::string &path) {
     std::string out = real != nullptr ? real : path;
     std::free(real);
     return out;
+}
+
+// The target of symlink ${path}, whole however long; nullopt (errno set)
+// if ${path} is not a symlink or cannot be read.
+inline std::optional<std::string> read_link(const std::string &path) {
+    std::string target(256, '\0');
+    while (true) {
+        const ssize_t n = ::readlink(path.c_str(), target.data(), target.size());
+        if (n < 0)
+            return std::nullopt;
+        if (static_cast<size_t>(n) < target.size()) {
+            target.resize(static_cast<size_t>(n));
+            return target;
+        }
+        target.resize(target.size() * 2); // perhaps cut short: read again
+    }
 }
 
 } // namespace sealpipe::util
