@@ -23,7 +23,7 @@ DEPS := scripts/install-deps
 
 .DEFAULT_GOAL := build
 .PHONY: help deps build all test test-unit test-e2e asan valgrind fuzz fuzz-short mutants bench \
-        soak demo test-rabbitmq image test-kube lint format install uninstall clean
+        soak demo check-freebsd test-rabbitmq image test-kube lint format install uninstall clean
 
 help: ## Show this list
 	@echo "sealpipe: make TARGET"
@@ -71,7 +71,8 @@ asan: ## Build with ASan+UBSan in build-asan/ and run the whole suite
 	ASAN_OPTIONS=detect_leaks=1:detect_stack_use_after_return=1:log_path=$(SAN_LOGS)/asan \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(SAN_LOGS)/ubsan \
 	SP_SANITIZED=1 SP_SLOW=2 SEALPIPE_TEST_SANDBOX=off \
-	    meson test -C $(ASAN_BUILD) --print-errorlogs --num-processes 2 --timeout-multiplier 3
+	    meson test -C $(ASAN_BUILD) --print-errorlogs --num-processes 2 --timeout-multiplier 3 \
+	    --no-suite freebsd
 	@if [ -n "$$(ls -A $(SAN_LOGS))" ]; then \
 	    echo "sanitizer reports:"; cat $(SAN_LOGS)/*; exit 1; fi
 	@echo "asan: no sanitizer report"
@@ -80,7 +81,7 @@ valgrind: ## Run the whole suite under valgrind memcheck (smaller data sizes)
 	@$(DEPS) valgrind
 	@$(MAKE) --no-print-directory build
 	rm -rf $(BUILD)/valgrind-logs && mkdir -p $(BUILD)/valgrind-logs
-	meson test -C $(BUILD) --print-errorlogs --setup valgrind --num-processes 2
+	meson test -C $(BUILD) --print-errorlogs --setup valgrind --num-processes 2 --no-suite freebsd
 	@bad=$$(find $(BUILD)/valgrind-logs -type f -size +0 | head -20); \
 	if [ -n "$$bad" ]; then echo "valgrind reports:"; for f in $$bad; do echo "== $$f"; cat "$$f"; done; exit 1; fi
 	@echo "valgrind: no error and no leak in $$(ls $(BUILD)/valgrind-logs | wc -l) processes"
@@ -94,6 +95,10 @@ fuzz: ## Build the libFuzzer targets with clang-14 and run each for FUZZ_SECONDS
 
 fuzz-short: ## Run each fuzz target for 45 s (what CI does)
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=45
+
+check-freebsd: ## Compile every source file for FreeBSD 14 with -Werror (needs ../shared/freebsd)
+	@$(DEPS) freebsd
+	tests/freebsd/check-compile . $(BUILD)/freebsd
 
 mutants: ## Mutation check: disable each security check of tests/mutants/mutants.toml, expect its tests to fail
 	@$(DEPS) test

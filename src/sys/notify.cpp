@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "sys/notify.hpp"
 
+#include "config.h"
+
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
@@ -11,6 +13,8 @@
 namespace sealpipe::sys {
 
 bool sd_notify(const std::string &state) noexcept {
+    if (!SEALPIPE_SD_NOTIFY) // built without systemd (-Dsystemd=disabled; FreeBSD)
+        return false;
     const char *path = std::getenv("NOTIFY_SOCKET");
     if (path == nullptr || path[0] == '\0')
         return false;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 // sd_notify(3) without libsystemd: one datagram to $NOTIFY_SOCKET, as
-// OpenSSH does. A no-op when the variable is unset.
+// OpenSSH does. A no-op when the variable is unset, and in a build without
+// systemd (meson -Dsystemd, off where systemd is absent: FreeBSD).
 #pragma once
 
 #include <string>

@@ -313,7 +313,8 @@ Step DownPipe::flush(Endpoint &plain, OpenClocks &clk) {
         }
         struct msghdr m {};
         m.msg_iov = iov() + iov_i_;
-        m.msg_iovlen = static_cast<size_t>(iov_n_ - iov_i_);
+        // msg_iovlen is a size_t on Linux and an int on FreeBSD (POSIX).
+        m.msg_iovlen = static_cast<decltype(m.msg_iovlen)>(iov_n_ - iov_i_);
         const ssize_t n = ::sendmsg(plain.get(), &m, MSG_NOSIGNAL);
         if (n < 0) {
             if (would_block(errno)) {

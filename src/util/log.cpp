@@ -108,10 +108,24 @@ bool RateLimiter::allow(uint64_t now_ms, uint64_t &suppressed_out) {
     return false;
 }
 
+namespace {
+
+// strerror_r comes in two shapes: POSIX's (FreeBSD, musl) returns 0 and
+// fills buf; GNU's (glibc with _GNU_SOURCE, which g++ always defines)
+// returns a pointer that may or may not be buf. Overloading on the return
+// type takes whichever the C library declares, with no #ifdef.
+[[maybe_unused]] const char *strerror_text(int rc, const char *buf) {
+    return rc == 0 ? buf : "unknown error";
+}
+[[maybe_unused]] const char *strerror_text(const char *text, const char *) {
+    return text;
+}
+
+} // namespace
+
 std::string errno_string(int err) {
-    char buf[128];
-    // GNU strerror_r returns a pointer that may or may not be buf.
-    return ::strerror_r(err, buf, sizeof buf);
+    char buf[128] = "";
+    return strerror_text(::strerror_r(err, buf, sizeof buf), buf);
 }
 
 } // namespace sealpipe::util

@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <string>
+#include <sys/socket.h> // AF_INET: POSIX puts it here, not in <arpa/inet.h>
 
 using namespace sealpipe;
 using proto::ProxyAddress;
