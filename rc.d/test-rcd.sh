@@ -1,13 +1,25 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-2-Clause
-# Goal of this test: the FreeBSD rc.d script rc.d/sealpiped.in, run under
-# dash with the rc.subr stub rc.d/test/rc.subr, manages the seed RabbitMQ
-# deployment's two decrypt pipes (RMQ, RMQADMIN) in front of two echo
-# servers, each with its own key; a sealpiped -e started by hand pushes
-# data through each pipe. It checks that:
-# - with sealpiped_enable=NO, start does nothing (like the real rc.subr);
-# - start runs one daemon per pipe, writes both pidfiles, both pipes carry
-#   data; a second start skips the running pipes;
+# Goal of this test: the FreeBSD rc.d script rc.d/sealpiped.in, installed
+# as the port installs it (/usr/local/etc/rc.d/sealpiped), works under
+# FreeBSD's own rc.subr, /etc/defaults/rc.conf and service(8)
+# (../shared/freebsd/, run under dash as /bin/sh, in a private mount
+# namespace whose /etc and /usr are overlays, so nothing of this machine
+# changes; the FreeBSD-only programs they call are the stand-ins of
+# rc.d/test/freebsd-shims.sh). It manages the seed RabbitMQ deployment's
+# two decrypt pipes (RMQ, RMQADMIN) in front of two echo servers, each
+# with its own key, and a sealpiped -e started by hand pushes data through
+# each. It checks, all through "service sealpiped ...":
+# - service -e lists it only when sealpiped_enable=YES (name= and rcvar=
+#   where service(8) greps for them);
+# - with sealpiped_enable=NO, start prints rc.subr's "Cannot 'start'" and
+#   starts nothing; onestart and onestop work;
+# - start runs one daemon per pipe under limits -C daemon with
+#   sealpiped_limits (the daemon's locked-memory limit is what
+#   sealpiped_limits says: 4 MiB, as this machine's hard limit forbids
+#   the "-l unlimited" that docs/freebsd.md recommends), writes both pidfiles, both pipes carry data;
+#   with both running, start is refused as rc.subr refuses any running
+#   service; with one running, start starts only the other;
 # - status prints one line per pipe and exits 0 while both run;
 # - configtest runs sealpiped --check with the same arguments (flags, the
 #   -u uid:gid composed from sealpiped_uid/_gid, the pipe's protocol) and
@@ -20,39 +32,64 @@
 #   reports it, still stops the other, and removes both pidfiles;
 # - stop with open connections waits sealpiped_stop_timeout, then aborts
 #   them with the second SIGTERM;
-# - an invalid mode is an error naming the variable, and start goes on with
-#   the other pipe (as does a pipe whose key is missing);
-# - restart gives new daemons.
+# - stop with sealpiped_enable=NO stops the running pipes;
+# - an invalid mode is an error naming the variable (also in syslog, as
+#   rc.subr's warn copies it there), and start goes on with the other pipe
+#   (as does a pipe whose key is missing);
+# - restart gives new daemons; service -R restarts an enabled service;
+# - the pipes set in /etc/rc.conf.d/sealpiped instead of /etc/rc.conf;
+# - boot and shutdown as /etc/rc and /etc/rc.shutdown run the script
+#   (run_rc_script with faststart and faststop, autoboot=yes): both pipes
+#   start, and "Starting" is printed only with rc_startmsgs=YES
+#   (startmsg); faststop stops both.
 #
-# What the stub cannot show (FreeBSD itself is not here): the real
-# rc.subr's /etc/defaults/rc.conf and rc.conf.d chain, service(8),
-# rc.shutdown ordering (KEYWORD: shutdown) and rcorder (REQUIRE:),
-# FreeBSD's ps(1) and pwait(1) behind check_pidfile and wait_for_pids,
-# syslog copies of warnings, the %%PREFIX%% substitution by the ports
-# framework, FreeBSD's sh(1) instead of dash, and -u: switching users
-# needs root and an unprivileged account, and the test may run as any
-# user, so sealpiped_uid is empty here; the -u argument itself is checked
-# through configtest's plan ("as USER:GROUP"), and the switch is covered by
-# tests/e2e/15-process-options.sh.
+# What this cannot show (FreeBSD itself is not here): FreeBSD's sh(1)
+# instead of dash, rcorder's ordering (REQUIRE:), login.conf classes, the
+# %%PREFIX%% substitution by the ports framework (sed stands in), and -u
+# to the port's "sealpipe" user (sealpiped_uid is empty here; the -u
+# argument is checked through configtest's plan, and the switch is covered
+# by tests/e2e/15-process-options.sh).
 : "${SRCDIR:?}"
 # This test is about the rc.d script, which checks that each pidfile's
 # process is sealpiped; under make valgrind that process would be valgrind.
 # Memory checking of sealpiped is the other tests' job: run it unwrapped.
 unset SP_WRAP
+FREEBSD=${SEALPIPE_FREEBSD_REF:-$SRCDIR/../shared/freebsd}
+
+# Run the whole test in a private mount namespace (root only).
+if [ -z "${SP_RCD_NAMESPACE:-}" ]; then
+    for f in rc.subr service.sh defaults-rc.conf; do
+        [ -f "$FREEBSD/$f" ] || { echo "SKIP: no $FREEBSD/$f (FreeBSD's rc files)"; exit 77; }
+    done
+    command -v dash > /dev/null || { echo "SKIP: no dash to stand in for FreeBSD's sh"; exit 77; }
+    if [ "$(id -u)" -ne 0 ] || ! unshare -m --propagation private true 2> /dev/null; then
+        echo "SKIP: needs root and unshare -m (a private mount namespace)"
+        exit 77
+    fi
+    SP_RCD_NAMESPACE=1 exec unshare -m --propagation private bash "$0" "$@"
+fi
 . "$SRCDIR/tests/e2e/lib.sh"
 
-# The script as the port would install it, but with the stub for
-# /etc/rc.subr and a prefix whose bin/sealpiped is this build's daemon (a
-# symlink: check_pidfile matches argv[0] against the configured path).
-mkdir -p "$T/prefix/bin" "$T/run"
-ln -s "$(readlink -f "$SEALPIPED")" "$T/prefix/bin/sealpiped"
-RC=$T/sealpiped
-sed -e "s|%%PREFIX%%|$T/prefix|g" \
-    -e "s|^\. /etc/rc\.subr\$|. $SRCDIR/rc.d/test/rc.subr|" \
-    "$SRCDIR/rc.d/sealpiped.in" > "$RC"
-grep -qF ". $SRCDIR/rc.d/test/rc.subr" "$RC" || fail "could not point the script at the stub"
-grep -q "%%PREFIX%%" "$RC" && fail "%%PREFIX%% left in the script"
-export RC_CONF=$T/rc.conf
+# FreeBSD's files where FreeBSD has them, on overlays of /etc and /usr.
+mkdir -p "$T/real" "$T/ov/etc/up" "$T/ov/etc/work" "$T/ov/usr/up" "$T/ov/usr/work" "$T/run"
+cp /usr/bin/ps /usr/bin/env "$T/real/"
+for d in etc usr; do
+    mount -t overlay overlay -o "lowerdir=/$d,upperdir=$T/ov/$d/up,workdir=$T/ov/$d/work" "/$d" \
+        || { echo "SKIP: cannot mount an overlay on /$d"; exit 77; }
+done
+install -m 0444 "$FREEBSD/rc.subr" /etc/rc.subr
+install -D -m 0444 "$FREEBSD/defaults-rc.conf" /etc/defaults/rc.conf
+install -m 0555 "$FREEBSD/service.sh" /usr/sbin/service
+rm -rf /etc/rc.conf.d /etc/rc.d
+mkdir -p /etc/rc.d /usr/local/etc/rc.d /usr/local/bin
+bash "$SRCDIR/rc.d/test/freebsd-shims.sh" / "$T" "$T/real"
+: > "$T/syslog"
+# The script as the port installs it; bin/sealpiped is this build's daemon
+# (a symlink: check_pidfile matches argv[0] against the configured path).
+ln -sf "$(readlink -f "$SEALPIPED")" /usr/local/bin/sealpiped
+sed -e "s|%%PREFIX%%|/usr/local|g" "$SRCDIR/rc.d/sealpiped.in" > /usr/local/etc/rc.d/sealpiped
+chmod 0555 /usr/local/etc/rc.d/sealpiped
+grep -q "%%PREFIX%%" /usr/local/etc/rc.d/sealpiped && fail "%%PREFIX%% left in the script"
 
 PF_RMQ=$T/run/sealpiped_RMQ.pid
 PF_ADM=$T/run/sealpiped_RMQADMIN.pid
@@ -68,10 +105,15 @@ d_adm="[127.0.0.1]:$(port)"
 e_rmq="[127.0.0.1]:$(port)"
 e_adm="[127.0.0.1]:$(port)"
 
-# write_conf: rc.conf from the settings ENABLE, RMQ_MODE, RMQ_KEY,
-# SP_UID, SP_GID, STOP_TIMEOUT (defaults: a working configuration).
+# write_conf [FILE]: rc.conf (or FILE) from the settings ENABLE, RMQ_MODE,
+# RMQ_KEY, SP_UID, SP_GID, STOP_TIMEOUT, ADM_PROTOCOL, STARTMSGS
+# (defaults: a working configuration).
 write_conf() {
-    cat > "$RC_CONF" <<EOF
+    local file=${1:-/etc/rc.conf}
+    rm -f /etc/rc.conf /etc/rc.conf.d/sealpiped
+    mkdir -p "${file%/*}"
+    cat > "$file" <<EOF2
+rc_startmsgs="${STARTMSGS:-YES}"
 sealpiped_enable="${ENABLE:-YES}"
 sealpiped_pipes="RMQ RMQADMIN"
 sealpiped_pipe_RMQ_mode="${RMQ_MODE:-decrypt}"
@@ -88,15 +130,16 @@ sealpiped_uid="${SP_UID-}"
 sealpiped_gid="${SP_GID-}"
 sealpiped_piddir="$T/run"
 sealpiped_stop_timeout="${STOP_TIMEOUT:-30}"
-EOF
+sealpiped_limits="-l 4m"
+EOF2
 }
 
-# rc NAME ARGS...: run the script under dash, stdout and stderr appended to
+# rc NAME ARGS...: "service sealpiped ARGS", stdout and stderr appended to
 # $T/NAME.log; the daemons that "start" launches keep logging there.
 rc() {
     local name=$1
     shift
-    dash "$RC" "$@" >> "$T/$name.log" 2>&1
+    /usr/sbin/service sealpiped "$@" >> "$T/$name.log" 2>&1 < /dev/null
 }
 
 # rc_status NAME ARGS...: the exit status of rc, for set -e.
@@ -106,13 +149,30 @@ rc_status() {
     echo "$s"
 }
 
+# as_rc NAME HOW ARG: the script run as /etc/rc (HOW=boot: autoboot=yes,
+# faststart) or /etc/rc.shutdown (HOW=shutdown: faststop) run it, with
+# rc.subr's run_rc_script, for every script rcorder picks.
+as_rc() {
+    local name=$1 how=$2
+    dash -c '
+        . /etc/rc.subr
+        load_rc_config
+        if [ "$1" = boot ]; then
+            autoboot=yes
+            files=$(rcorder -s nostart /etc/rc.d/* /usr/local/etc/rc.d/* 2>/dev/null)
+            for f in $files; do run_rc_script "$f" faststart; done
+        else
+            files=$(rcorder -k shutdown /etc/rc.d/* /usr/local/etc/rc.d/* 2>/dev/null)
+            for f in $(reverse_list $files); do run_rc_script "$f" faststop; done
+        fi' as_rc "$how" >> "$T/$name.log" 2>&1 < /dev/null
+}
+
 running() {
-    kill -0 "$1" 2>/dev/null && [[ $(ps -o stat= -p "$1") != Z* ]] \
-        && tr '\0' ' ' < "/proc/$1/cmdline" | grep -q "sealpiped" # not /proc/PID/exe: valgrind
+    alive "$1" && tr '\0' ' ' < "/proc/$1/cmdline" | grep -q "sealpiped" # not /proc/PID/exe: valgrind
 }
 
 gone_now() {
-    ! kill -0 "$1" 2>/dev/null || [[ $(ps -o stat= -p "$1") == Z* ]]
+    ! alive "$1"
 }
 # gone PID: the process has exited, or does within 5 s. The daemon removes
 # its pidfile (which is what stop waits for) a moment before it exits.
@@ -135,21 +195,45 @@ random_file "$T/in" 65536
 start_echo echo_rmq "$echo_rmq"
 start_echo echo_adm "$echo_adm"
 
-# Disabled: like the real rc.subr, start says so, does nothing, exits 0.
+# service -e: enabled services only, found by service(8)'s grep.
 ENABLE=NO write_conf
+/usr/sbin/service -e > "$T/enabled_no.log" 2>&1 || fail "service -e failed: $(cat "$T/enabled_no.log")"
+grep -q sealpiped "$T/enabled_no.log" && fail "service -e lists a disabled sealpiped"
+# Disabled: like any rc.d service, start says so, does nothing, exits 0.
 [ "$(rc_status disabled start)" -eq 0 ] || fail "start with sealpiped_enable=NO failed"
 grep -q "Cannot 'start' sealpiped. Set sealpiped_enable to YES" "$T/disabled.log" \
     || fail "no 'Cannot start' message: $(cat "$T/disabled.log")"
 [ ! -e "$PF_RMQ" ] && [ ! -e "$PF_ADM" ] || fail "a disabled start started a pipe"
-pass "sealpiped_enable=NO: start does nothing"
+pass "sealpiped_enable=NO: service -e leaves it out, start does nothing"
+
+[ "$(rc_status onestart onestart)" -eq 0 ] || fail "onestart failed: $(cat "$T/onestart.log")"
+pids_of_pipes
+running "$pid_rmq" && running "$pid_adm" || fail "onestart did not start both pipes"
+[ "$(rc_status onestatus onestatus)" -eq 0 ] || fail "onestatus: $(cat "$T/onestatus.log")"
+# stop of a disabled service whose pipes run: they stop (rc.subr sees the
+# service running through the pidfile of a running pipe).
+[ "$(rc_status stop_disabled stop)" -eq 0 ] || fail "stop while disabled: $(cat "$T/stop_disabled.log")"
+grep -q "Cannot 'stop'" "$T/stop_disabled.log" && fail "stop while disabled refused: $(cat "$T/stop_disabled.log")"
+gone "$pid_rmq" && gone "$pid_adm" || fail "stop while disabled left a pipe running"
+[ "$(rc_status onestart2 onestart RMQ)" -eq 0 ] || fail "onestart RMQ failed"
+pid_rmq=$(cat "$PF_RMQ")
+[ "$(rc_status onestop onestop RMQ)" -eq 0 ] || fail "onestop failed: $(cat "$T/onestop.log")"
+gone "$pid_rmq" || fail "onestop left RMQ running"
+pass "disabled: onestart, onestatus and onestop work, and stop stops running pipes"
 
 write_conf
+/usr/sbin/service -e > "$T/enabled.log" 2>&1 || fail "service -e failed"
+grep -qx /usr/local/etc/rc.d/sealpiped "$T/enabled.log" || fail "service -e: $(cat "$T/enabled.log")"
 [ "$(rc_status start1 start)" -eq 0 ] || fail "start failed: $(cat "$T/start1.log")"
 [ -s "$PF_RMQ" ] && [ -s "$PF_ADM" ] || fail "pidfiles missing: $(ls "$T/run")"
 pids_of_pipes
 running "$pid_rmq" && running "$pid_adm" || fail "pidfiles do not name running sealpipeds"
 grep -q "Starting sealpiped pipe RMQADMIN" "$T/start1.log" || fail "no start message"
-pass "start: one daemon per pipe, pidfiles written"
+grep -qF "limits -C daemon -l 4m /usr/local/bin/sealpiped -d -s $d_rmq " "$T/limits.log" \
+    || fail "not started under limits -C daemon \$sealpiped_limits: $(cat "$T/limits.log")"
+grep -Eq "^Max locked memory +4194304 " "/proc/$pid_rmq/limits" \
+    || fail "sealpiped_limits not applied: $(grep locked "/proc/$pid_rmq/limits")"
+pass "service -e lists it; start: one daemon per pipe under limits -C daemon and sealpiped_limits"
 
 start_daemon e_rmq -e -s "$e_rmq" -t "$d_rmq" -k "$k_rmq"
 start_daemon e_adm -e -s "$e_adm" -t "$d_adm" -k "$k_adm"
@@ -157,12 +241,13 @@ through rmq "$e_rmq"
 through adm "$e_adm"
 pass "both pipes carry data, each with its own key"
 
-[ "$(rc_status start2 start)" -eq 0 ] || fail "second start failed: $(cat "$T/start2.log")"
-grep -q "sealpiped pipe RMQ already running as pid $pid_rmq" "$T/start2.log" \
-    || fail "second start did not skip RMQ: $(cat "$T/start2.log")"
+# A user's own sealpiped (e_rmq, e_adm) is not mistaken for the service.
+[ "$(rc_status start2 start)" -eq 1 ] || fail "second start did not refuse: $(cat "$T/start2.log")"
+grep -qF "sealpiped already running?  (pid=$pid_rmq)." "$T/start2.log" \
+    || fail "second start: $(cat "$T/start2.log")"
 [ "$(cat "$PF_RMQ")" = "$pid_rmq" ] && [ "$(cat "$PF_ADM")" = "$pid_adm" ] \
     || fail "second start replaced a daemon"
-pass "start skips pipes already running"
+pass "start with every pipe running: refused as rc.subr refuses a running service"
 
 [ "$(rc_status status1 status)" -eq 0 ] || fail "status non-zero while both run: $(cat "$T/status1.log")"
 grep -qx "sealpiped pipe RMQ is running as pid $pid_rmq." "$T/status1.log" \
@@ -177,13 +262,13 @@ grep -Eq "limits: +-n 50," "$T/check1.log" && grep -q "heartbeat 15 s" "$T/check
     || fail "configtest did not pass the flags: $(cat "$T/check1.log")"
 grep -Eq "process: +daemon$" "$T/check1.log" || fail "-u given with an empty sealpiped_uid"
 # The -u argument, checked through the plan (no user switch happens).
-SP_UID=$(id -un) SP_GID=$(id -gn) write_conf
+SP_UID=nobody SP_GID=nogroup write_conf
 [ "$(rc_status check2 configtest)" -eq 0 ] || fail "configtest with uid/gid failed: $(cat "$T/check2.log")"
-grep -Eq "process: +daemon, as $(id -un):$(id -gn)$" "$T/check2.log" \
+grep -Eq "process: +daemon, as nobody:nogroup$" "$T/check2.log" \
     || fail "no -u uid:gid: $(cat "$T/check2.log")"
-SP_UID=$(id -un) SP_GID="" write_conf
+SP_UID=nobody SP_GID="" write_conf
 rc check3 configtest || fail "configtest with an empty gid failed"
-grep -Eq "process: +daemon, as $(id -un)$" "$T/check3.log" || fail "empty gid: $(cat "$T/check3.log")"
+grep -Eq "process: +daemon, as nobody$" "$T/check3.log" || fail "empty gid: $(cat "$T/check3.log")"
 SP_UID=no_such_user_x SP_GID="" write_conf
 [ "$(rc_status check4 configtest)" -ne 0 ] || fail "configtest accepted an unknown user"
 grep -q "sealpiped_uid: no such user" "$T/check4.log" || fail "unknown user: $(cat "$T/check4.log")"
@@ -222,16 +307,18 @@ running "$pid_rmq" || fail "stop RMQADMIN stopped RMQ"
 [ "$(rc_status status3 status RMQ)" -eq 0 ] || fail "status RMQ non-zero"
 [ "$(rc_status unknown status NOPE)" -ne 0 ] || fail "status of an unknown pipe exited 0"
 grep -q 'no pipe "NOPE" in sealpiped_pipes' "$T/unknown.log" || fail "unknown pipe: $(cat "$T/unknown.log")"
-[ "$(rc_status start3 start RMQADMIN)" -eq 0 ] || fail "start RMQADMIN failed: $(cat "$T/start3.log")"
-grep -q "RMQ already" "$T/start3.log" && fail "start RMQADMIN looked at RMQ"
+# start with RMQ running starts RMQADMIN only.
+[ "$(rc_status start3 start)" -eq 0 ] || fail "start with RMQ running failed: $(cat "$T/start3.log")"
+grep -q "sealpiped pipe RMQ already running as pid $pid_rmq" "$T/start3.log" \
+    || fail "start did not skip RMQ: $(cat "$T/start3.log")"
 pids_of_pipes
 running "$pid_adm" || fail "RMQADMIN not restarted"
 through adm "$e_adm"
-pass "a pipe name as argument: stop, status and start act on that pipe only"
+pass "a pipe name as argument: stop, status act on that pipe only; start starts the pipe not running"
 
 # One daemon dies; status and stop.
 kill -KILL "$pid_adm"
-WAIT_MS=5000 wait_for gone "$pid_adm"
+WAIT_MS=5000 wait_for gone_now "$pid_adm"
 [ -e "$PF_ADM" ] || fail "the killed daemon's pidfile should still be there"
 [ "$(rc_status status4 status)" -ne 0 ] || fail "status 0 after RMQADMIN was killed"
 grep -qx "sealpiped pipe RMQADMIN is not running." "$T/status4.log" \
@@ -270,16 +357,19 @@ wait "$held" || s=$?
 [ "$s" -eq 10 ] || fail "the held connection ended with $s, expected 10 (reset)"
 pass "stop: open connections get sealpiped_stop_timeout, then are aborted"
 
-# An invalid mode: an error naming the variable; the other pipe starts.
+# An invalid mode: an error naming the variable, copied to syslog as
+# rc.subr's warn does; the other pipe starts.
 RMQ_MODE=sideways write_conf
 [ "$(rc_status badmode start)" -ne 0 ] || fail "start with an invalid mode exited 0"
 grep -q 'sealpiped_pipe_RMQ_mode: "sideways"' "$T/badmode.log" || fail "badmode: $(cat "$T/badmode.log")"
+grep -q 'WARNING: invalid value for sealpiped_pipe_RMQ_mode' "$T/syslog" \
+    || fail "the warning did not reach syslog: $(cat "$T/syslog")"
 [ ! -e "$PF_RMQ" ] || fail "RMQ started with an invalid mode"
 [ -s "$PF_ADM" ] || fail "start stopped at the bad pipe; RMQADMIN not started"
 [ "$(rc_status badmode_check configtest)" -ne 0 ] || fail "configtest accepted an invalid mode"
 grep -q 'sealpiped_pipe_RMQ_mode' "$T/badmode_check.log" || fail "configtest: $(cat "$T/badmode_check.log")"
 rc stop4 stop RMQADMIN || fail "stop RMQADMIN failed"
-pass "invalid mode: error naming sealpiped_pipe_RMQ_mode; the other pipe still starts"
+pass "invalid mode: error naming sealpiped_pipe_RMQ_mode (and in syslog); the other pipe still starts"
 
 # A missing key: configtest and start fail for that pipe only.
 RMQ_KEY=$T/missing.key write_conf
@@ -293,9 +383,10 @@ grep -q "sealpiped pipe RMQ failed to start (exit status 3)" "$T/badkey.log" \
 rc stop5 stop RMQADMIN || fail "stop RMQADMIN failed"
 pass "bad key path: configtest and start fail for that pipe, the other starts"
 
-# restart (rc.subr's default: stop, then start) gives new daemons.
-write_conf
-rc start5 start || fail "start failed"
+# restart (rc.subr's: stop, then start) and service -R give new daemons;
+# the configuration from /etc/rc.conf.d/sealpiped this time.
+write_conf /etc/rc.conf.d/sealpiped
+rc start5 start || fail "start from rc.conf.d failed: $(cat "$T/start5.log")"
 pids_of_pipes
 old_rmq=$pid_rmq
 old_adm=$pid_adm
@@ -304,6 +395,29 @@ pids_of_pipes
 [ "$pid_rmq" != "$old_rmq" ] && [ "$pid_adm" != "$old_adm" ] || fail "restart kept the old daemons"
 gone "$old_rmq" && gone "$old_adm" || fail "restart left the old daemons"
 through rmq "$e_rmq"
-rc stop6 stop || fail "final stop failed: $(cat "$T/stop6.log")"
-[ ! -e "$PF_RMQ" ] && [ ! -e "$PF_ADM" ] || fail "final stop left pidfiles"
-pass "restart"
+old_rmq=$pid_rmq
+/usr/sbin/service -R > "$T/restart_all.log" 2>&1 || fail "service -R failed: $(cat "$T/restart_all.log")"
+pids_of_pipes
+[ "$pid_rmq" != "$old_rmq" ] && gone "$old_rmq" || fail "service -R did not restart RMQ: $(cat "$T/restart_all.log")"
+through adm "$e_adm"
+rc stop6 stop || fail "stop failed: $(cat "$T/stop6.log")"
+[ ! -e "$PF_RMQ" ] && [ ! -e "$PF_ADM" ] || fail "stop left pidfiles"
+pass "restart and service -R, with the pipes in /etc/rc.conf.d/sealpiped"
+
+# Boot and shutdown, as /etc/rc and /etc/rc.shutdown run the script.
+STARTMSGS=NO write_conf
+as_rc boot_quiet boot || fail "boot failed: $(cat "$T/boot_quiet.log")"
+pids_of_pipes
+running "$pid_rmq" && running "$pid_adm" || fail "boot did not start both pipes"
+grep -q "Starting" "$T/boot_quiet.log" && fail "rc_startmsgs=NO, but: $(cat "$T/boot_quiet.log")"
+through rmq "$e_rmq"
+as_rc shutdown1 shutdown || fail "shutdown failed: $(cat "$T/shutdown1.log")"
+gone "$pid_rmq" && gone "$pid_adm" || fail "faststop left a pipe running"
+[ ! -e "$PF_RMQ" ] && [ ! -e "$PF_ADM" ] || fail "faststop left pidfiles"
+write_conf
+as_rc boot_msgs boot || fail "boot failed: $(cat "$T/boot_msgs.log")"
+grep -q "Starting sealpiped pipe RMQ\." "$T/boot_msgs.log" || fail "rc_startmsgs=YES: $(cat "$T/boot_msgs.log")"
+pids_of_pipes
+as_rc shutdown2 shutdown || fail "shutdown failed"
+gone "$pid_rmq" && gone "$pid_adm" || fail "faststop left a pipe running"
+pass "boot (faststart: quiet with rc_startmsgs=NO) and shutdown (faststop)"
