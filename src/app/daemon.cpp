@@ -132,9 +132,8 @@ void lock_memory() {
     const std::string why = sys::lock_memory();
     if (!why.empty())
         log_warn("memory not locked (%s): session keys may be written to swap; raise the limit "
-                 "(systemd: LimitMEMLOCK=infinity, as the shipped unit does; shell: ulimit -l "
-                 "unlimited) to lock it",
-                 why.c_str());
+                 "(%s) to lock it",
+                 why.c_str(), sys::lock_memory_advice().c_str());
 }
 
 // The -u user's uid, if -u names one that exists (a bad -u is reported

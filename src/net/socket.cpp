@@ -61,6 +61,16 @@ UniqueFd listen_on(const SockAddr &addr, const ListenOptions &opts) {
         int one = 1;
         ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     }
+    // [::] takes IPv4 as well, on every system: Linux's default
+    // (net.ipv6.bindv6only=0), set explicitly because FreeBSD's default
+    // (net.inet6.ip6.v6only=1) and a changed Linux sysctl differ. A
+    // pod's probes and Services reach an "[::]:P" sidecar over IPv4.
+    if (addr.family() == AF_INET6) {
+        int zero = 0;
+        if (::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero) != 0)
+            throw ListenError("cannot listen on " + name +
+                              " for IPv4 too (IPV6_V6ONLY): " + util::errno_string(errno));
+    }
 
     // For a Unix socket, narrow the umask around bind(2) so the file never
     // exists with wider permissions than asked for, then set them exactly.

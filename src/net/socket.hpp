@@ -53,7 +53,8 @@ struct ListenOptions {
 };
 
 // Create a non-blocking listening socket on ${addr}. TCP listeners get
-// SO_REUSEADDR. For a Unix socket path that already exists: a socket
+// SO_REUSEADDR; IPv6 ones take IPv4 too (IPV6_V6ONLY off, on every
+// system: "[::]:P" is every address, IPv4 included). For a Unix socket path that already exists: a socket
 // nobody listens on any more (connect gives ECONNREFUSED) is removed as
 // stale; a socket in use, or anything that is not a socket, is an error
 // (never removed). Throws ListenError.

@@ -49,8 +49,23 @@ std::string lock_memory() noexcept {
     if (::mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) != 0)
         return "mlockall: " + util::errno_string(errno);
     return "";
+#elif defined(__FreeBSD__)
+    // No MCL_ONFAULT: what is mapped now is wired at once (a small daemon:
+    // a few MiB), the rest as it is mapped. In a jail, allow.mlock.
+    if (::mlockall(MCL_CURRENT | MCL_FUTURE) != 0)
+        return "mlockall: " + util::errno_string(errno);
+    return "";
 #else
     return "locking memory as it is touched is not supported here";
+#endif
+}
+
+std::string lock_memory_advice() {
+#if defined(__FreeBSD__)
+    return "rc.conf: sealpiped_limits=\"-l unlimited\"; in a jail, also allow.mlock; shell: "
+           "limits -l unlimited";
+#else
+    return "systemd: LimitMEMLOCK=infinity, as the shipped unit does; shell: ulimit -l unlimited";
 #endif
 }
 

@@ -18,10 +18,14 @@ std::string protect_memory() noexcept;
 // Lock the process's memory, as it is touched, so that session keys (and
 // the AEADs' expanded keys, in OpenSSL's heap) never reach swap: Linux
 // mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT), which faults nothing in
-// ahead of use. Only as root (CAP_IPC_LOCK: no limit applies) or where
+// ahead of use; FreeBSD mlockall(MCL_CURRENT | MCL_FUTURE). Only as root (CAP_IPC_LOCK: no limit applies) or where
 // RLIMIT_MEMLOCK is unlimited: under a finite limit, future allocations
 // past it would fail. Call after daemonizing and dropping privileges.
 // Returns "" or why the memory is not locked, for one warning.
 std::string lock_memory() noexcept;
+
+// How an operator raises the locked-memory limit on this system (the
+// service manager's setting and the shell's), for lock_memory's warning.
+std::string lock_memory_advice();
 
 } // namespace sealpipe::sys

@@ -14,8 +14,9 @@
 //    workers, the resolver and logging make. Any other call is trapped: the
 //    process logs "sandbox: forbidden system call N" and dies of SIGSYS.
 //
-// Linux only; elsewhere (FreeBSD) apply_sandbox() applies nothing and says
-// so, which --sandbox=on refuses. Call it before starting any thread:
+// Linux has all three (sandbox_linux.cpp). Elsewhere (sandbox_other.cpp)
+// FreeBSD gets no new privileges (procctl) and nothing else, and the report
+// says so; --sandbox=on refuses there. Call it before starting any thread:
 // Landlock confines the calling thread and the threads it starts later.
 #pragma once
 
