@@ -58,6 +58,7 @@ FREEBSD=${SEALPIPE_FREEBSD_REF:-$SRCDIR/../shared/freebsd}
 
 # Run the whole test in a private mount namespace (root only).
 if [ -z "${SP_RCD_NAMESPACE:-}" ]; then
+    [ "$(uname -s)" = Linux ] || { echo "SKIP: needs Linux (namespaces)"; exit 77; }
     for f in rc.subr service.sh defaults-rc.conf; do
         [ -f "$FREEBSD/$f" ] || { echo "SKIP: no $FREEBSD/$f (FreeBSD's rc files)"; exit 77; }
     done
@@ -168,7 +169,7 @@ as_rc() {
 }
 
 running() {
-    alive "$1" && tr '\0' ' ' < "/proc/$1/cmdline" | grep -q "sealpiped" # not /proc/PID/exe: valgrind
+    alive "$1" && proc_args "$1" | grep -q "sealpiped"
 }
 
 gone_now() {

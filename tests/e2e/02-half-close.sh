@@ -21,9 +21,9 @@ start_echo echo "$tgt" --rate 200000
 start_daemon d -d -s "$d" -t "$tgt" -k "$k"
 start_daemon e -e -s "$e" -t "$d" -k "$k"
 
-start=$(date +%s%N)
+start=$(now_ms)
 "$SPTEST" send "$e" "$T/in" "$T/out" || fail "send failed (exit $?)"
-elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+elapsed_ms=$(( $(now_ms) - start ))
 [ "$(sha "$T/out")" = "$(sha "$T/in")" ] || fail "reply differs after half-close"
 # The server saw a clean EOF (the CLOSE), after all the data.
 wait_for grep -Eq "^eof [0-9]+ $size clean" "$T/echo.events"

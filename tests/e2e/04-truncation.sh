@@ -24,8 +24,8 @@ run_case() {
     local rc=0
     "$SPTEST" send "$e" "$T/in" "$T/out_$name" 2>/dev/null || rc=$?
     [ "$rc" -eq 10 ] || fail "$name: client exit $rc, expected 10 (a reset, not a clean end)"
-    [ "$(stat -c %s "$T/out_$name")" -lt "$size" ] || fail "$name: the whole reply arrived?"
-    cmp -s "$T/out_$name" <(head -c "$(stat -c %s "$T/out_$name")" "$T/in") \
+    [ "$(file_size "$T/out_$name")" -lt "$size" ] || fail "$name: the whole reply arrived?"
+    cmp -s "$T/out_$name" <(head -c "$(file_size "$T/out_$name")" "$T/in") \
         || fail "$name: the partial reply is not a prefix of the data"
     grep -q "fin at $((size / 2))" "$T/relay_$name.events" || fail "$name: the relay did not truncate"
 }

@@ -23,7 +23,7 @@ start_daemon d -d -s "$d" -t "$tgt" -k "$k"
 
 is_prefix() { # FILE: is FILE a prefix of $T/in?
     local n
-    n=$(stat -c %s "$1")
+    n=$(file_size "$1")
     [ "$n" -le "$size" ] && cmp -s "$1" <(head -c "$n" "$T/in")
 }
 

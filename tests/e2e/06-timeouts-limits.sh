@@ -20,9 +20,9 @@ start_echo echo "$tgt"
 start_daemon d -d -s "$d" -t "$tgt" -k "$k" -o 1
 
 # -o on -d: a silent client.
-start=$(date +%s%N)
+start=$(now_ms)
 out=$("$SPTEST" replay "$d" /dev/null --wait-ms 5000)
-ms=$(( ($(date +%s%N) - start) / 1000000 ))
+ms=$(( $(now_ms) - start ))
 case $out in *"end reset"*) ;; *) fail "silent client: $out" ;; esac
 [ "$ms" -ge 900 ] && [ "$ms" -lt $((3000 * SP_SLOW)) ] || fail "silent client cut after $ms ms, expected about 1000"
 wait_for log_has d "handshake_timeout"
@@ -33,10 +33,10 @@ mute="[127.0.0.1]:$(port)"
 start_listener mute "$SPTEST" echo "$mute" --sink
 e1="[127.0.0.1]:$(port)"
 start_daemon e1 -e -s "$e1" -t "$mute" -k "$k" -o 1
-start=$(date +%s%N)
+start=$(now_ms)
 rc=0
 "$SPTEST" send "$e1" "$T/line" "$T/o1" --no-half-close 2>/dev/null || rc=$?
-ms=$(( ($(date +%s%N) - start) / 1000000 ))
+ms=$(( $(now_ms) - start ))
 [ "$rc" -eq 10 ] || fail "mute peer: client exit $rc, expected 10"
 [ "$ms" -ge 900 ] && [ "$ms" -lt $((3000 * SP_SLOW)) ] || fail "mute peer: gave up after $ms ms"
 wait_for log_has e1 "handshake_timeout"
@@ -58,9 +58,9 @@ start_daemon e3 -e -s "$e3" -t "$d" -k "$k" -n 2
 "$SPTEST" send "$e3" "$T/line" "$T/h1" --hold-ms 1500 & h1=$!
 "$SPTEST" send "$e3" "$T/line" "$T/h2" --hold-ms 1500 & h2=$!
 WAIT_MS=$((5000 * SP_SLOW)) wait_for log_has e3 "connection limit reached \(-n 2\)"
-start=$(date +%s%N)
+start=$(now_ms)
 "$SPTEST" send "$e3" "$T/line" "$T/h3" || fail "third client failed"
-ms=$(( ($(date +%s%N) - start) / 1000000 ))
+ms=$(( $(now_ms) - start ))
 wait "$h1" "$h2" || fail "held clients failed"
 cmp -s "$T/line" "$T/h3" || fail "third client: wrong reply"
 [ "$ms" -ge 700 ] || fail "third client was served after $ms ms, before a slot was free"

@@ -23,10 +23,10 @@ r="[127.0.0.1]:$(port)"
 e="[127.0.0.1]:$(port)"
 start_relay relay "$r" "$d" --dir down --stall-at 67
 start_daemon e -e -s "$e" -t "$r" -k "$k" --heartbeat 1
-start=$(date +%s%N)
+start=$(now_ms)
 rc=0
 "$SPTEST" send "$e" "$T/line" "$T/o1" --no-half-close --hold-ms 20000 2>/dev/null || rc=$?
-ms=$(( ($(date +%s%N) - start) / 1000000 ))
+ms=$(( $(now_ms) - start ))
 [ "$rc" -eq 10 ] || fail "stall: client exit $rc, expected 10"
 # DESIGN.md §7.1: dead after 4 silent intervals, counted from the last
 # byte received (msg2, a few ms after the client started). Slack: one

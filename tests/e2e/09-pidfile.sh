@@ -14,8 +14,8 @@ src="[127.0.0.1]:$(port)"
 $SP_WRAP "$SEALPIPED" -d -s "$src" -t "$tgt" -k "$k" -p "$T/x.pid" 2> "$T/p1.log"
 pid=$(cat "$T/x.pid")
 # The command line, not /proc/PID/exe: under valgrind the binary is valgrind.
-tr '\0' ' ' < "/proc/$pid/cmdline" | grep -qF -- "sealpiped -d -s $src" \
-    || fail "pidfile does not name the running sealpiped: $(tr '\0' ' ' < "/proc/$pid/cmdline")"
+proc_args "$pid" | grep -qF -- "sealpiped -d -s $src" \
+    || fail "pidfile does not name the running sealpiped: $(proc_args "$pid")"
 kill -TERM "$pid"
 wait_gone "$pid"
 [ ! -e "$T/x.pid" ] || fail "-p pidfile not removed at exit"

@@ -21,7 +21,7 @@ dpid=$(cat "$T/d.pid")
 epid=$(cat "$T/e.pid")
 base_d=$(fd_count "$dpid")
 base_e=$(fd_count "$epid")
-rss() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+rss() { rss_kib "$1"; }
 rss_d=$(rss "$dpid")
 rss_e=$(rss "$epid")
 

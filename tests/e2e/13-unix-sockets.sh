@@ -18,7 +18,7 @@ wait_gone "$PID_old"
 [ -S "$T/s.sock" ] || fail "no stale socket to test with"
 start_daemon d -d -s "$T/s.sock" -t "$tgt" -k "$k" --socket-mode 0660
 log_has d "removed stale socket $T/s.sock" || fail "stale socket not reported"
-[ "$(stat -c %a "$T/s.sock")" = "660" ] || fail "mode is $(stat -c %a "$T/s.sock"), expected 660"
+[ "$(file_mode "$T/s.sock")" = "660" ] || fail "mode is $(file_mode "$T/s.sock"), expected 660"
 pass "stale socket replaced; --socket-mode 0660 applied"
 
 # In use: refuse, and leave it alone.

@@ -9,6 +9,7 @@
 #   /dev/log. That part needs a private mount namespace for its own
 #   /dev/log and is skipped, saying so, where unshare(1) is not allowed.
 . "$(dirname "$0")/lib.sh"
+require_linux "/proc/PID/status and limits, runuser, mount namespaces"
 
 k=$(key k)
 chmod 0400 "$k" # root only: proves the key is read before the drop

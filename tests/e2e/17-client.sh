@@ -89,10 +89,10 @@ start_echo linger "$lt" --linger-ms 30000
 start_daemon d4 -d -s "$d4" -t "$lt" -k "$k"
 "$SEALPIPE" -t "$d4" -k "$k" < "$T/fifo" > "$T/o11" 2> "$T/e11" & c=$!
 wait_for accepted_at_least linger 1
-start=$(date +%s%N)
+start=$(now_ms)
 kill -TERM "$c"
 rc=0; wait "$c" || rc=$?
-ms=$(( ($(date +%s%N) - start) / 1000000 ))
+ms=$(( $(now_ms) - start ))
 exec 7>&-
 [ "$rc" -eq 143 ] || fail "SIGTERM with a far end that stays open: exit $rc, expected 143"
 grep -q "interrupted by SIGTERM" "$T/e11" || fail "no 'interrupted' message: $(cat "$T/e11")"

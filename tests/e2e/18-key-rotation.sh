@@ -44,7 +44,7 @@ mkfifo "$T/long.fifo"
 "$SPTEST" send "$e" "$T/long.fifo" "$T/long.out" & long=$!
 exec 3> "$T/long.fifo"
 sent=0
-echoed_at_least() { [ "$(stat -c %s "$T/long.out" 2>/dev/null || echo 0)" -ge "$1" ]; }
+echoed_at_least() { [ "$(file_size "$T/long.out" 2>/dev/null || echo 0)" -ge "$1" ]; }
 feed() { # WHEN: 32 KB more through the long-lived connection, echoed back
     head -c 32768 /dev/urandom | tee -a "$T/long" >&3
     sent=$((sent + 32768))
@@ -149,7 +149,7 @@ random_file "$T/k8s.in" 65536
 "$SPTEST" send "$ek" "$T/k8s.fifo" "$T/k8s.out" & k8s=$!
 exec 5> "$T/k8s.fifo"
 head -c 32768 "$T/k8s.in" >&5
-k8s_echoed() { [ "$(stat -c %s "$T/k8s.out" 2>/dev/null || echo 0)" -ge 16384 ]; }
+k8s_echoed() { [ "$(file_size "$T/k8s.out" 2>/dev/null || echo 0)" -ge 16384 ]; }
 wait_for k8s_echoed # the connection is open, through its handshake with the old key
 mkdir -m 0755 "$vol/..gen2"
 cp "$new" "$vol/..gen2/sealpipe.key" && chmod 0400 "$vol/..gen2/sealpipe.key"

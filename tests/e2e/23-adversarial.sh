@@ -27,7 +27,7 @@ start_daemon eok -e -s "$e_ok" -t "$d" -k "$k"
 
 is_prefix() {
     local n
-    n=$(stat -c %s "$1")
+    n=$(file_size "$1")
     [ "$n" -le "$size" ] && cmp -s "$1" <(head -c "$n" "$T/in")
 }
 check_saved() {

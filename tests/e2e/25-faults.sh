@@ -39,7 +39,7 @@ e2="[127.0.0.1]:$(port)"
 start_echo stall "$slow" --sink --stall-ms $((6000 * SP_SLOW))
 start_daemon d2 -d -s "$d2" -t "$slow" -k "$k"
 start_daemon e2 -e -s "$e2" -t "$d2" -k "$k"
-rss() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+rss() { rss_kib "$1"; }
 d2pid=$(cat "$T/d2.pid"); e2pid=$(cat "$T/e2.pid")
 base=$(( $(rss "$d2pid") + $(rss "$e2pid") ))
 random_file "$T/big" "$(mb 200)"

@@ -15,6 +15,7 @@
 # - a sealpipe whose connection failed before its loop started does not
 #   hang: it exits at once (it used to wait forever, ignoring SIGTERM).
 . "$(dirname "$0")/lib.sh"
+require_linux "a private network namespace (unshare -n)"
 : "${SEALPIPE:?}"
 
 k=$(key k)

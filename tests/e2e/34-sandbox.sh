@@ -20,6 +20,7 @@
 # Under valgrind the binaries run unwrapped here: valgrind cannot run a
 # seccomp-confined program (its own system calls would be trapped).
 . "$(dirname "$0")/lib.sh"
+require_linux "Landlock and seccomp"
 
 SEALPIPED=${SEALPIPED_UNWRAPPED:-$SEALPIPED}
 SEALPIPE=${SEALPIPE_UNWRAPPED:-$SEALPIPE}

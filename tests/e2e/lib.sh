@@ -40,14 +40,54 @@ if [ -n "$SP_WRAP" ]; then
     SP_WRAPPED=1 # e.g. RSS figures include the wrapper's own memory
 fi
 
+# --- What differs between Linux and FreeBSD: the only place e2e scripts
+# read /proc or use an option one system's tools lack (lint-e2e-portable
+# keeps it so). A test that needs a Linux-only feature calls require_linux.
+SP_OS=$(uname -s)
+
+# require_linux WHAT: exit 77 (SKIP) unless this is Linux, which WHAT
+# needs (network namespaces, Landlock, seccomp, systemd, /proc/PID/status).
+require_linux() {
+    [ "$SP_OS" = Linux ] && return 0
+    echo "SKIP: needs Linux ($*)"
+    exit 77
+}
+
 # alive PID: the process exists and is not a zombie. A daemonized
 # sealpiped is the child of PID 1, which may take a second or more to reap
 # it (kill -0 succeeds on a zombie), and a dead daemon is what we wait for.
 alive() {
     local st
     [[ $1 =~ ^[0-9]+$ ]] || return 1
-    st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 1
-    [ "${st%% *}" != Z ]
+    st=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+    [ -n "$st" ] && [ "${st:0:1}" != Z ]
+}
+
+# now_ms: milliseconds of the wall clock, from bash itself (no date +%N,
+# which FreeBSD's date lacks).
+now_ms() {
+    local t=${EPOCHREALTIME/[.,]/}
+    echo $((10#$t / 1000))
+}
+
+# file_size FILE: its size in bytes.
+file_size() {
+    wc -c < "$1" | tr -d ' '
+}
+
+# file_mode FILE: its permission bits in octal (e.g. 660).
+file_mode() {
+    if [ "$SP_OS" = Linux ]; then stat -c %a "$1"; else stat -f %Lp "$1"; fi
+}
+
+# proc_args PID: the process's command line (argv, space-separated).
+proc_args() {
+    ps -ww -o args= -p "$1"
+}
+
+# rss_kib PID: the process's resident set, in KiB.
+rss_kib() {
+    ps -o rss= -p "$1" | tr -d ' '
 }
 
 cleanup() {
@@ -228,8 +268,13 @@ log_count() {
     grep -Ec -- "$2" "$T/$1.log" || true
 }
 
+# fd_count PID: its open file descriptors.
 fd_count() {
-    ls "/proc/$1/fd" | wc -l
+    if [ "$SP_OS" = Linux ]; then
+        ls "/proc/$1/fd" | wc -l
+    else
+        procstat -f "$1" | awk 'NR > 1 && $3 ~ /^[0-9]+$/' | wc -l
+    fi
 }
 
 # An echo server on ADDR logging to $T/NAME.log; waits until it accepts.

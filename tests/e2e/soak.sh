@@ -42,7 +42,7 @@ random_file "$T/bulk" "$(mb 8)"
 random_file "$T/small" 65536
 bulk_sha=$(sha "$T/bulk")
 
-rss_total() { local s=0 p; for p in "${pids[@]}"; do s=$((s + $(awk '/^VmRSS:/ {print $2}' "/proc/$p/status"))); done; echo "$s"; }
+rss_total() { local s=0 p; for p in "${pids[@]}"; do s=$((s + $(rss_kib "$p"))); done; echo "$s"; }
 fds_total() { local s=0 p; for p in "${pids[@]}"; do s=$((s + $(fd_count "$p"))); done; echo "$s"; }
 
 # Warm-up: one of each, so pools and allocator arenas exist before the
@@ -78,7 +78,7 @@ worker() { # NAME: loop one kind of traffic until the deadline; tally in $T/NAME
             local at=$((RANDOM * 100 % $(mb 8))) got
             "$SPTEST" send "$e" "$T/bulk" "$T/abort.out" --reset-after "$at" 2>/dev/null || rc=$?
             [ "$rc" -eq 0 ] || { echo "FAIL abort: exit $rc" >> "$T/failures"; return; }
-            got=$(stat -c %s "$T/abort.out")
+            got=$(file_size "$T/abort.out")
             [ "$got" -le "$at" ] || { echo "FAIL abort: $got bytes back after a reset at $at" >> "$T/failures"; return; }
             cmp -s -n "$got" "$T/bulk" "$T/abort.out" \
                 || { echo "FAIL abort: the $got bytes back before the reset differ from those sent" >> "$T/failures"; return; }
