@@ -3,7 +3,9 @@
 # Debian packages first runs scripts/install-deps, which installs only what
 # is missing and says what it installs. `make` builds; `make help` lists the targets.
 
-SHELL := /bin/bash -eo pipefail
+# bash wherever it is (FreeBSD: /usr/local/bin/bash). This Makefile is for
+# GNU make (gmake on FreeBSD).
+SHELL := $(or $(shell command -v bash 2>/dev/null),/bin/bash) -eo pipefail
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
@@ -14,7 +16,9 @@ MESON_OPTS ?=
 # $SEALPIPE_TEST_SANDBOX when the flag is absent): on, so that a
 # legitimate path the sandbox blocks fails the suite. A kernel without
 # Landlock network rules (Linux < 6.7) needs `make test SANDBOX=auto`.
-SANDBOX ?= on
+# Elsewhere (FreeBSD) no such layer exists, and on would refuse to start:
+# auto.
+SANDBOX ?= $(if $(filter Linux,$(shell uname -s)),on,auto)
 # Seconds per fuzz target for `make fuzz` (CI uses a shorter budget).
 FUZZ_SECONDS ?= 300
 # Duration of `make soak` in seconds.
