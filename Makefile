@@ -27,7 +27,7 @@ DEPS := scripts/install-deps
 
 .DEFAULT_GOAL := build
 .PHONY: help deps build all test test-unit test-e2e asan valgrind fuzz fuzz-short mutants bench \
-        soak demo check-freebsd test-rabbitmq image test-kube lint format install uninstall clean
+        soak demo deb test-deb check-freebsd test-rabbitmq image test-kube lint format install uninstall clean
 
 help: ## Show this list
 	@echo "sealpipe: make TARGET"
@@ -100,6 +100,17 @@ fuzz: ## Build the libFuzzer targets with clang-14 and run each for FUZZ_SECONDS
 fuzz-short: ## Run each fuzz target for 45 s (what CI does)
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=45
 
+DEB_BUILD ?= build-deb
+deb: ## Build the Debian package into build-deb/ (sealpipe_VERSION_ARCH.deb)
+	@$(DEPS) deb
+	scripts/make-deb $(DEB_BUILD)
+
+test-deb: ## Build the package, lintian it, install it here, run a pipe as its user, purge it
+	@$(DEPS) deb
+	@$(DEPS) test
+	@$(MAKE) --no-print-directory build
+	tests/deb/run.sh $(BUILD)
+
 check-freebsd: ## Compile every source file for FreeBSD 14 with -Werror (needs ../shared/freebsd)
 	@$(DEPS) freebsd
 	tests/freebsd/check-compile . $(BUILD)/freebsd
@@ -160,4 +171,4 @@ uninstall: ## Remove what `make install` installed
 	ninja -C $(RELEASE_BUILD) uninstall
 
 clean: ## Remove all build directories
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(RELEASE_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(RELEASE_BUILD) $(DEB_BUILD)
