@@ -437,6 +437,8 @@ bool Connection::after_down() {
 }
 
 bool Connection::after_up() {
+    if (timer_waits_for_tx_ && !up_.pending())
+        rearm_timer();
     if (up_.take_close_queued_event() && !down_.close_received()) {
         clk_.half_close_start_ms = util::now_ms();
         rearm_timer();
@@ -520,6 +522,7 @@ void Connection::fail(EndReason why) {
 
 const OpenClocks &Connection::clocks() noexcept {
     clk_.rx_paused = down_.blocked() && !plain_.writable;
+    clk_.tx_blocked = up_.pending();
     clk_.rekey_at_ms = up_.rekey_at_ms();
     return clk_;
 }
@@ -534,6 +537,9 @@ void Connection::rearm_timer() {
         return;
     const uint64_t deadline =
         state_ == State::Open ? open_deadline(clocks(), policy_) : phase_deadline_ms_;
+    // Deadlines left out while the encrypted send is blocked come back
+    // when it drains (after_up()).
+    timer_waits_for_tx_ = state_ == State::Open && clk_.tx_blocked;
     if (deadline == NO_DEADLINE)
         timer_.disarm();
     else

@@ -157,6 +157,7 @@ private:
 
     TimerPolicy policy_;
     OpenClocks clk_;
+    bool timer_waits_for_tx_ = false; // rearm_timer() once the encrypted send drains
     uint64_t phase_deadline_ms_ = 0;
     uint64_t started_ms_;
     uint64_t started_us_;

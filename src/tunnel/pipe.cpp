@@ -308,7 +308,7 @@ Step DownPipe::pump(Endpoint &plain, Endpoint &enc, OpenClocks &clk, bool delive
 Step DownPipe::flush(Endpoint &plain, OpenClocks &clk) {
     while (iov_i_ < iov_n_) {
         if (!plain.writable) {
-            paused_ = true;
+            pause();
             return Step::Blocked;
         }
         struct msghdr m {};
@@ -319,7 +319,7 @@ Step DownPipe::flush(Endpoint &plain, OpenClocks &clk) {
         if (n < 0) {
             if (would_block(errno)) {
                 plain.writable = false;
-                paused_ = true;
+                pause();
                 return Step::Blocked;
             }
             if (errno == EINTR)
@@ -344,11 +344,26 @@ Step DownPipe::flush(Endpoint &plain, OpenClocks &clk) {
     iov_n_ = iov_i_ = 0;
     if (paused_) {
         // We were not reading while blocked; give the peer a fresh window
-        // before judging it dead (DESIGN.md §7.1).
-        clk.last_rx_ms = util::now_ms();
+        // before judging it dead (DESIGN.md §7.1), and stop counting the
+        // pause in its key's age (§6.2).
+        const uint64_t now = util::now_ms();
+        clk.last_rx_ms = now;
+        held_ms_ += now - held_since_ms_;
         paused_ = false;
     }
     return Step::Progress;
+}
+
+void DownPipe::pause() noexcept {
+    if (!paused_)
+        held_since_ms_ = util::now_ms();
+    paused_ = true;
+}
+
+uint64_t DownPipe::key_clock_s() const noexcept {
+    const uint64_t now = util::now_ms();
+    const uint64_t held = held_ms_ + (paused_ ? now - held_since_ms_ : 0);
+    return (now - held) / 1000;
 }
 
 Step DownPipe::parse(OpenClocks &clk, bool deliver) {
@@ -357,7 +372,7 @@ Step DownPipe::parse(OpenClocks &clk, bool deliver) {
         proto::Record rec;
         proto::RecordError err = proto::RecordError::None;
         const proto::DecodeStatus st =
-            opener_->next(buf_.get() + parse_, len_ - parse_, rec, err, util::now_ms() / 1000);
+            opener_->next(buf_.get() + parse_, len_ - parse_, rec, err, key_clock_s());
         if (st == proto::DecodeStatus::NeedMore)
             break;
         if (st == proto::DecodeStatus::Invalid)
@@ -454,8 +469,8 @@ PipeEnd DownPipe::salvage(Endpoint &plain, Endpoint &enc) {
         if (parse_ < len_ && opener_ != nullptr) {
             proto::Record rec;
             proto::RecordError err = proto::RecordError::None;
-            if (opener_->next(buf_.get() + parse_, len_ - parse_, rec, err,
-                              util::now_ms() / 1000) == proto::DecodeStatus::Record) {
+            if (opener_->next(buf_.get() + parse_, len_ - parse_, rec, err, key_clock_s()) ==
+                proto::DecodeStatus::Record) {
                 parse_ += rec.wire_len;
                 if (rec.type == RecordType::Reset)
                     return {EndReason::PeerReset, 0, proto::RecordError::None,

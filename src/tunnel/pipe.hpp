@@ -268,6 +268,16 @@ private:
     bool eof_event_ = false;
     bool ping_event_ = false;
     bool paused_ = false; // blocked on plaintext writes since the last flush
+    // The receiver's key-age clock stops while we ourselves hold the pipe
+    // back (paused_): the peer could not get its REKEY through (DESIGN.md
+    // §6.2). held_ms_ is the total of the pauses that ended; held_since_ms_
+    // when the current one began.
+    uint64_t held_ms_ = 0;
+    uint64_t held_since_ms_ = 0;
+    void pause() noexcept;
+    // Monotonic seconds less the time held back: the clock of the opener's
+    // key ages.
+    uint64_t key_clock_s() const noexcept;
     uint8_t ping_body_[proto::PING_BODY_LEN] = {};
     uint64_t bytes_ = 0;
     PipeEnd ending_;

@@ -24,7 +24,8 @@ uint64_t half_close_from(const OpenClocks &c) noexcept {
 uint64_t open_deadline(const OpenClocks &c, const TimerPolicy &p) noexcept {
     uint64_t deadline = NO_DEADLINE;
     if (p.heartbeat_ms > 0) {
-        deadline = std::min(deadline, c.last_tx_ms + p.heartbeat_ms);
+        if (!c.tx_blocked)
+            deadline = std::min(deadline, c.last_tx_ms + p.heartbeat_ms);
         if (!c.rx_paused)
             deadline = std::min(deadline, c.last_rx_ms + dead_after_ms(p));
     }
@@ -32,7 +33,7 @@ uint64_t open_deadline(const OpenClocks &c, const TimerPolicy &p) noexcept {
         deadline = std::min(deadline, c.last_data_ms + p.idle_ms);
     if (p.half_close_ms > 0 && c.half_close_start_ms != 0)
         deadline = std::min(deadline, half_close_from(c) + p.half_close_ms);
-    return std::min(deadline, c.rekey_at_ms);
+    return c.tx_blocked ? deadline : std::min(deadline, c.rekey_at_ms);
 }
 
 OpenVerdict open_verdict(uint64_t now, const OpenClocks &c, const TimerPolicy &p) noexcept {
@@ -44,9 +45,9 @@ OpenVerdict open_verdict(uint64_t now, const OpenClocks &c, const TimerPolicy &p
     else if (p.half_close_ms > 0 && c.half_close_start_ms != 0 &&
              now - half_close_from(c) >= p.half_close_ms)
         v.expired = EndReason::HalfCloseTimeout;
-    else if (p.heartbeat_ms > 0 && now - c.last_tx_ms >= p.heartbeat_ms)
+    else if (p.heartbeat_ms > 0 && !c.tx_blocked && now - c.last_tx_ms >= p.heartbeat_ms)
         v.send_ping = true;
-    if (!v.expired && now >= c.rekey_at_ms)
+    if (!v.expired && !c.tx_blocked && now >= c.rekey_at_ms)
         v.send_rekey = true;
     return v;
 }

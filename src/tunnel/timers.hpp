@@ -7,7 +7,8 @@
 //   before Open (connect, handshake, CONFIRM) and while Draining:
 //       one phase deadline (-o, or the drain timeout)
 //   Open:
-//       heartbeat   send PING after an interval with nothing sent
+//       heartbeat   send PING after an interval with nothing sent (not
+//                   while our encrypted send is blocked: it waits)
 //       dead peer   nothing received for HEARTBEAT_DEAD_AFTER intervals,
 //                   not counted while we ourselves stopped reading
 //                   (backpressure from the plaintext side)
@@ -15,7 +16,7 @@
 //       half-close  one direction closed and no DATA for
 //                   --half-close-timeout
 //       rekey       the send key's age limit (REKEY_AFTER_SECONDS), even
-//                   when idle
+//                   when idle (not while our encrypted send is blocked)
 //
 // All times are milliseconds on the monotonic clock; 0 in a policy field
 // turns that rule off.
@@ -38,11 +39,15 @@ struct TimerPolicy {
 
 // What an open connection's timers look at.
 struct OpenClocks {
-    uint64_t last_rx_ms = 0;            // anything read from the encrypted side
-    uint64_t last_tx_ms = 0;            // anything written to it
-    uint64_t last_data_ms = 0;          // DATA moved either way
-    uint64_t half_close_start_ms = 0;   // first CLOSE sent or delivered; 0 = none
-    bool rx_paused = false;             // we stopped reading (plaintext blocked)
+    uint64_t last_rx_ms = 0;          // anything read from the encrypted side
+    uint64_t last_tx_ms = 0;          // anything written to it
+    uint64_t last_data_ms = 0;        // DATA moved either way
+    uint64_t half_close_start_ms = 0; // first CLOSE sent or delivered; 0 = none
+    bool rx_paused = false;           // we stopped reading (plaintext blocked)
+    // Our encrypted send waits for the socket: a PING or REKEY could only
+    // queue behind it, so their deadlines wait for writability instead of
+    // firing (and re-firing) now.
+    bool tx_blocked = false;
     uint64_t rekey_at_ms = NO_DEADLINE; // our send key reaches its age limit
 };
 

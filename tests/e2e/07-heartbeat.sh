@@ -7,7 +7,9 @@
 # - an idle but healthy connection is never killed: a client that sends a
 #   byte and then waits for 6 intervals still gets a clean end;
 # - backpressure is not death: a target that stops reading for 6 intervals
-#   while a large transfer is under way does not get the connection killed.
+#   while a large transfer is under way does not get the connection killed;
+#   and -e, whose encrypted send is blocked meanwhile, does not spin on its
+#   due PINGs (fewer than 100 wake-ups in 3 s).
 . "$(dirname "$0")/lib.sh"
 
 k=$(key k)
@@ -54,7 +56,23 @@ e3="[127.0.0.1]:$(port)"
 start_daemon d3 -d -s "$d3" -t "$st" -k "$k" --heartbeat 1
 start_daemon e3 -e -s "$e3" -t "$d3" -k "$k" --heartbeat 1
 random_file "$T/big" "$(mb 16)"
-"$SPTEST" send "$e3" "$T/big" "$T/o3" || fail "a slow target got the connection killed"
+"$SPTEST" send "$e3" "$T/big" "$T/o3" & sender=$!
+BG_PIDS+=("$sender")
+wait_for lines_at_least "$T/stall.events" "^stall" 1
+# -e's encrypted send is blocked for the rest of the stall: its PINGs fall
+# due and must wait, not wake the loop every millisecond (issue 25 item 2:
+# 4,347 wake-ups in 5 s before). Count its wake-ups over 3 s of it, after
+# a second for the buffers to fill.
+sleep 1
+pid_e3=$(cat "$T/e3.pid")
+w0=$(ctx_switches "$pid_e3")
+sleep 3
+wakeups=$(( $(ctx_switches "$pid_e3") - w0 ))
+s=0
+wait "$sender" || s=$?
+[ "$s" -eq 0 ] || fail "a slow target got the connection killed (client exit $s)"
 cmp -s "$T/big" "$T/o3" || fail "backpressure: data differs"
-grep -q "^stall" "$T/stall.events" || fail "the target did not stall"
 pass "a target that stops reading for 6 s is backpressure, not death"
+[ "$wakeups" -lt $((100 * SP_SLOW)) ] \
+    || fail "-e woke $wakeups times in 3 s with its encrypted send blocked (a busy timer)"
+pass "a blocked encrypted send: -e woke $wakeups times in 3 s, PINGs wait for the socket"

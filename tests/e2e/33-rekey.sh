@@ -14,7 +14,11 @@
 #   limit", and the client sees a reset, not a clean end;
 # - records, both at 16: 1 MB (64 full records) rekeys at least 4 times
 #   each way, intact;
-# - records, only -d at 16: -d refuses -e past 32 records under one key.
+# - records, only -d at 16: -d refuses -e past 32 records under one key;
+# - backpressure longer than the limit (issue 25 item 1): both ends at 2 s,
+#   a target that stops reading for 8 s while 8 MB wait: -d holds the
+#   pipe back, so -e cannot send its REKEY, and -d's key-age clock stops
+#   while -d itself is not reading; every byte arrives, no protocol_error.
 . "$(dirname "$0")/lib.sh"
 
 if ! "${SEALPIPED_UNWRAPPED:-$SEALPIPED}" -v | grep -q "test build"; then
@@ -81,3 +85,18 @@ rc=0
 [ "$rc" -ne 0 ] || fail "-d took 64 records under one key with a limit of 16"
 wait_for log_has d_count "protocol_error: the peer kept a key past its rekey limit"
 pass "a receiver at 16 records a key refuses a peer past 32 under one key (client exit $rc)"
+
+# 5. A target that stops reading for longer than the rekey limit: the
+# connection survives and every byte arrives.
+tgt_slow="[127.0.0.1]:$(port)"
+start_echo echo_slow "$tgt_slow" --stall-ms 8000
+tgt_saved=$tgt
+tgt=$tgt_slow
+pair held SEALPIPE_TEST_REKEY_SECONDS=2 SEALPIPE_TEST_REKEY_SECONDS=2 --heartbeat 1
+tgt=$tgt_saved
+random_file "$T/held_in" $((8 * 1024 * 1024))
+"$SPTEST" send "$E_held" "$T/held_in" "$T/o5" || fail "held: the transfer failed (exit $?): $(tail -n 3 "$T/d_held.log")"
+cmp -s "$T/held_in" "$T/o5" || fail "held: the data differs"
+grep -q "stall" "$T/echo_slow.events" || fail "held: the target never stalled"
+log_has d_held "protocol_error" && fail "held: $(grep protocol_error "$T/d_held.log")"
+pass "a target that stops reading for 8 s with 2-s keys: 8 MB intact, -d's key clock held"

@@ -85,6 +85,16 @@ proc_args() {
     ps -ww -o args= -p "$1"
 }
 
+# ctx_switches PID: the context switches the process has made (voluntary
+# and not, all threads of the main one): how often it woke up.
+ctx_switches() {
+    if [ "$SP_OS" = Linux ]; then
+        awk '/^(non)?voluntary_ctxt_switches:/ {n += $2} END {print n}' "/proc/$1/status"
+    else
+        ps -o nvcsw=,nivcsw= -p "$1" | awk '{print $1 + $2}'
+    fi
+}
+
 # rss_kib PID: the process's resident set, in KiB.
 rss_kib() {
     ps -o rss= -p "$1" | tr -d ' '

@@ -80,6 +80,29 @@ TEST_CASE("silence does not count while we ourselves stopped reading") {
     CHECK(open_deadline(c, p) == T0 + 11 * HB); // only the next PING
 }
 
+TEST_CASE("a blocked encrypted send holds PING and REKEY back instead of firing") {
+    // Issue 25 item 2: with the send blocked, a due PING or REKEY could only
+    // queue; a deadline in the past made the loop wake every millisecond.
+    OpenClocks c = fresh();
+    const TimerPolicy p = heartbeat_only();
+    c.rekey_at_ms = T0 + HB / 2;
+    c.tx_blocked = true;
+    // Only the dead-peer rule is left: four intervals after the last read.
+    CHECK(open_deadline(c, p) == T0 + proto::HEARTBEAT_DEAD_AFTER * HB);
+    const OpenVerdict v = open_verdict(T0 + 2 * HB, c, p);
+    CHECK_FALSE(v.send_ping);
+    CHECK_FALSE(v.send_rekey);
+    CHECK_FALSE(v.expired);
+    // Writable again: both are due at once.
+    c.tx_blocked = false;
+    CHECK(open_deadline(c, p) == T0 + HB / 2);
+    CHECK(open_verdict(T0 + 2 * HB, c, p).send_ping);
+    CHECK(open_verdict(T0 + 2 * HB, c, p).send_rekey);
+    // Both directions held: nothing is due, the timer waits for the socket.
+    c.tx_blocked = c.rx_paused = true;
+    CHECK(open_deadline(c, p) == NO_DEADLINE);
+}
+
 TEST_CASE("heartbeat 0 turns both the PING and the dead-peer rule off") {
     const OpenClocks c = fresh();
     const TimerPolicy p; // all zero
