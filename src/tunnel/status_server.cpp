@@ -15,7 +15,12 @@ namespace sealpipe::tunnel {
 
 namespace {
 constexpr size_t MAX_REQUEST = 4096;
-constexpr uint64_t CLIENT_TIMEOUT_S = 5;
+// The whole exchange, request and response, must fit in this: bytes that
+// trickle in do not extend it, so a slow client cannot hold a slot.
+constexpr uint64_t CLIENT_DEADLINE_MS = 5000;
+// When this many are unfinished, a newcomer replaces the oldest: probes
+// (the kubelet's, every few seconds) finish in milliseconds, so slow
+// clients cannot keep /health from answering.
 constexpr size_t MAX_CLIENTS = 32;
 } // namespace
 
@@ -23,6 +28,7 @@ struct StatusServer::Client {
     StatusServer *server;
     int fd;
     struct event *ev;
+    uint64_t deadline_ms; // monotonic; set at accept, never extended
     std::string in;
     std::string out;
     size_t sent = 0;
@@ -58,16 +64,21 @@ void StatusServer::on_accept(int fd, short, void *arg) noexcept {
     int c = ::accept4(fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (c < 0)
         return;
-    if (self->clients_.size() >= MAX_CLIENTS) {
-        ::close(c);
-        return;
-    }
-    auto *cl = new Client{self, c, nullptr, {}, {}, 0};
+    if (self->clients_.size() >= MAX_CLIENTS)
+        self->drop(self->clients_.front()); // the oldest (accept order)
+    auto *cl = new Client{self, c, nullptr, util::now_ms() + CLIENT_DEADLINE_MS, {}, {}, 0};
     cl->ev = event_new(self->base_, c, EV_READ | EV_PERSIST, &StatusServer::on_client, cl);
-    const auto tv = util::timeval_ms(CLIENT_TIMEOUT_S * 1000);
-    event_add(cl->ev, &tv);
     self->clients_.push_back(cl);
+    self->wait(cl);
     self->handle(cl, 0);
+}
+
+// (Re)arm ${c}'s event with what is left of its deadline: a persistent
+// event's timeout would otherwise restart at every byte.
+void StatusServer::wait(Client *c) {
+    const uint64_t now = util::now_ms();
+    const auto tv = util::timeval_ms(c->deadline_ms > now ? c->deadline_ms - now : 0);
+    event_add(c->ev, &tv);
 }
 
 void StatusServer::on_client(int, short what, void *arg) noexcept {
@@ -128,7 +139,7 @@ std::string StatusServer::respond(const std::string &request) {
 }
 
 void StatusServer::handle(Client *c, short what) {
-    if (what & EV_TIMEOUT) {
+    if ((what & EV_TIMEOUT) || util::now_ms() >= c->deadline_ms) {
         drop(c);
         return;
     }
@@ -136,20 +147,23 @@ void StatusServer::handle(Client *c, short what) {
         const Step s = read_request(c);
         if (s == Step::Ended)
             drop(c);
+        if (s == Step::Blocked)
+            wait(c);
         if (s != Step::Progress)
             return;
         c->out = respond(c->in);
         // From now on, wait for writability instead of input.
         event_del(c->ev);
         event_assign(c->ev, base_, c->fd, EV_WRITE | EV_PERSIST, &StatusServer::on_client, c);
-        const auto tv = util::timeval_ms(CLIENT_TIMEOUT_S * 1000);
-        event_add(c->ev, &tv);
+        wait(c);
     }
     while (c->sent < c->out.size()) {
         const ssize_t n =
             ::send(c->fd, c->out.data() + c->sent, c->out.size() - c->sent, MSG_NOSIGNAL);
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            wait(c);
             return;
+        }
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)

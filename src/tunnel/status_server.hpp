@@ -47,6 +47,7 @@ private:
     Step read_request(Client *c);
     std::string respond(const std::string &request);
     void drop(Client *c);
+    void wait(Client *c);
 
     event_base *base_;
     Handler handler_;

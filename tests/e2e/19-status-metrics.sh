@@ -7,7 +7,8 @@
 #   the handshake latency histogram;
 # - --status on a non-loopback address is refused (exit 4) unless
 #   --status-unsafe;
-# - SIGUSR1 logs the same summary; /health turns 503 while draining.
+# - SIGUSR1 logs the same summary; /health turns 503 while draining;
+# - 32 slow clients cannot keep /health from answering within 1 s.
 . "$(dirname "$0")/lib.sh"
 : "${SEALPIPE:?}"
 
@@ -88,3 +89,29 @@ grep -q "pass --status-unsafe" "$T/unsafe.err" || fail "no hint: $(cat "$T/unsaf
 "$SEALPIPED" --check -d -s "[127.0.0.1]:$(port)" -t "$tgt" -k "$k" --status "[0.0.0.0]:9999" --status-unsafe > /dev/null \
     || fail "--status-unsafe was not accepted"
 pass "--status refuses a non-loopback address unless --status-unsafe"
+
+# 32 slow clients, each trickling a byte a second, cannot hold /health
+# shut (issue 25 item 3): a request's deadline is not extended by its
+# bytes, and a newcomer replaces the oldest unfinished client. For 8 s
+# (past the 5-s deadline that bytes used to extend), /health answers every
+# half second, each within 1 s.
+s_addr="[127.0.0.1]:$(port)"
+start_daemon s -d -s "[127.0.0.1]:$(port)" -t "$tgt" -k "$k" --status "$s_addr"
+# One client alone, a byte a second: dropped at its 5-s deadline, so the
+# flood tool has to open a second connection within 9 s.
+out=$("$SPTEST" flood "$s_addr" --conns 1 --mode slow --seconds 9)
+made=$(echo "$out" | sed -n 's/^flood made \([0-9]*\) connections.*/\1/p')
+[ "${made:-0}" -ge 2 ] || fail "a client trickling a byte a second kept its slot for 9 s: $out"
+pass "a slow client is dropped at its deadline, which its bytes do not extend"
+start_bg slow "$SPTEST" flood "$s_addr" --conns 32 --mode slow --seconds 12
+worst=0
+for i in $(seq 16); do
+    t0=$(now_ms)
+    out=$("$SPTEST" http "$s_addr" /health 2>&1) || fail "/health refused under 32 slow clients (try $i): $out"
+    case $out in "200"*) ;; *) fail "/health under 32 slow clients (try $i): $out" ;; esac
+    ms=$(( $(now_ms) - t0 ))
+    [ "$ms" -gt "$worst" ] && worst=$ms
+    [ "$ms" -lt $((1000 * SP_SLOW)) ] || fail "/health took $ms ms under 32 slow clients"
+    sleep 0.5
+done
+pass "32 slow clients on --status: /health answered 16 times over 8 s, the slowest in $worst ms"

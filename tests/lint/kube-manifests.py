@@ -115,13 +115,35 @@ def check_statefulset(ss, configs, services, problems):
                                 % (svc["metadata"]["name"], p["port"]))
 
 
+def check_status_fenced(wl, policies, problems):
+    """A pod whose --status listens beyond loopback (--status-unsafe) is
+    selected by an Ingress NetworkPolicy that does not open that port: only
+    the kubelet's probes, from the node, may reach it (issue 25 item 3)."""
+    labels = wl["spec"]["template"]["metadata"].get("labels", {})
+    for c in wl["spec"]["template"]["spec"]["containers"]:
+        args = c.get("args", [])
+        if "--status-unsafe" not in args:
+            continue
+        port = int(arg(args, "--status").rsplit(":", 1)[1])
+        fences = [p for p in policies
+                  if "Ingress" in p["spec"].get("policyTypes", [])
+                  and p["spec"]["podSelector"].get("matchLabels", {}).items() <= labels.items()
+                  and all(pt.get("port") != port for rule in p["spec"].get("ingress", [])
+                          for pt in rule.get("ports", [{"port": port}]))]
+        if not fences:
+            problems.append("%s: --status on port %d is open to other pods (no NetworkPolicy "
+                            "keeps it for the kubelet)" % (wl["metadata"]["name"], port))
+
+
 def lint(docs):
     problems = []
     configs = {d["metadata"]["name"]: d["data"] for d in docs if d["kind"] == "ConfigMap"}
     services = [d for d in docs if d["kind"] == "Service"]
+    policies = [d for d in docs if d["kind"] == "NetworkPolicy"]
     for d in docs:
         if d["kind"] in ("StatefulSet", "Deployment"):
             check_pod(d["metadata"]["name"], d["spec"]["template"]["spec"], problems)
+            check_status_fenced(d, policies, problems)
         if d["kind"] == "StatefulSet":
             check_statefulset(d, configs, services, problems)
     return problems
@@ -154,6 +176,11 @@ def self_test(docs):
         "plaintext port exposed": lambda d: next(x for x in d if x["kind"] == "Service")["spec"]["ports"].append({"port": 5672}),
         "missing -e pair": lambda d: containers(d, "StatefulSet").pop(),
         "client writable root": lambda d: containers(d, "Deployment")[1]["securityContext"].pop("readOnlyRootFilesystem"),
+        "client status open": lambda d: d.remove(next(x for x in d if x["kind"] == "NetworkPolicy"
+                                                        and x["metadata"]["name"] == "amqp-client-no-ingress")),
+        "status port allowed": lambda d: next(x for x in d if x["kind"] == "NetworkPolicy"
+                                              and x["metadata"]["name"] == "amqp-client-no-ingress")["spec"].__setitem__(
+                                                  "ingress", [{"ports": [{"port": 9101}]}]),
     }
     failed = 0
     for name, mutate in mutations.items():
