@@ -89,6 +89,16 @@ bool is_value(std::span<const uint8_t> y, uint8_t v) noexcept {
     return acc == 0;
 }
 
+// y = p - 1 has order 2: y^x is 1 or p - 1, whatever x, so a DH with it
+// has no secret in it. p is odd and ends in 0xff: p - 1 differs from it in
+// the last byte alone.
+bool is_p_minus_one(std::span<const uint8_t> y) noexcept {
+    uint8_t acc = static_cast<uint8_t>(y.back() ^ (g_p_bytes[PUB_LEN - 1] - 1));
+    for (size_t i = 0; i + 1 < y.size(); ++i)
+        acc |= static_cast<uint8_t>(y[i] ^ g_p_bytes[i]);
+    return acc == 0;
+}
+
 void set_one(uint8_t *y) noexcept {
     std::memset(y, 0, PUB_LEN - 1);
     y[PUB_LEN - 1] = 1;
@@ -288,8 +298,11 @@ HandshakeError Handshake::read_dh(std::span<const uint8_t, DH_MSG_LEN> in) {
     // spiped checks y < p; a y of 0 no honest peer sends is refused too.
     if (std::memcmp(y.data(), g_p_bytes, PUB_LEN) >= 0 || is_value(y, 0))
         return HandshakeError::WeakPublicKey;
+    // y = 1 (a -f peer) or y = p - 1 (order 2, which spiped accepts): no
+    // forward secrecy, which -g refuses (DESIGN.md §12.2).
     peer_weak_ = is_value(y, 1);
-    if (peer_weak_ && policy_ == proto::FsPolicy::Require)
+    peer_order_two_ = is_p_minus_one(y);
+    if ((peer_weak_ || peer_order_two_) && policy_ == proto::FsPolicy::Require)
         return HandshakeError::PolicyConflict;
     std::copy(y.begin(), y.end(), y_remote_.begin());
     read_dh_ = true;
@@ -322,7 +335,7 @@ HandshakeError Handshake::finish(Result &out) {
     const std::span<const uint8_t, 64> keys_c(dk, 64), keys_s(dk + 64, 64);
     out.send = PacketCipher(responder_ ? keys_s : keys_c);
     out.recv = PacketCipher(responder_ ? keys_c : keys_s);
-    out.forward_secret = !weak_local && !peer_weak_;
+    out.forward_secret = !weak_local && !peer_weak_ && !peer_order_two_;
     out.key_index = key_index_;
     wipe(dk, sizeof dk);
     return HandshakeError::None;
@@ -354,6 +367,10 @@ void init_spiped() {
     PacketCipher a{std::span<const uint8_t, 64>(k)}, b{std::span<const uint8_t, 64>(k)};
     if (!a.seal(pkt, 1) || b.open(pkt) != 1)
         throw std::runtime_error("cannot set up OpenSSL's AES-256-CTR and HMAC-SHA256");
+}
+
+std::span<const uint8_t, PUB_LEN> group_prime() noexcept {
+    return std::span<const uint8_t, PUB_LEN>(g_p_bytes, PUB_LEN);
 }
 
 uint64_t modexp_count() noexcept {

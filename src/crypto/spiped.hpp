@@ -118,7 +118,8 @@ public:
     // after read_dh() (this is where a responder does its modexp).
     HandshakeError write_dh(std::span<uint8_t, DH_MSG_LEN> out);
     // The peer's DH message: MAC (constant time; the responder tries every
-    // key), y < p and y != 0, and, with -g, y != 1. No modexp.
+    // key), y < p and y != 0, and, with -g, y != 1 and y != p - 1 (order 2:
+    // the shared secret is +-1). No modexp.
     HandshakeError read_dh(std::span<const uint8_t, DH_MSG_LEN> in);
     // Both DH messages are done: derive the packet keys.
     HandshakeError finish(Result &out);
@@ -137,7 +138,8 @@ private:
     std::array<uint8_t, PUB_LEN> y_remote_{};
     Key32 x_; // the DH private value
     bool have_nonce_ = false, wrote_dh_ = false, read_dh_ = false;
-    bool peer_weak_ = false; // the peer sent y = 1
+    bool peer_weak_ = false;      // the peer sent y = 1
+    bool peer_order_two_ = false; // the peer sent y = p - 1
 };
 
 // Fetch what OpenSSL needs (HMAC, AES-256-CTR, PBKDF2, the group) once,
@@ -147,5 +149,8 @@ void init_spiped();
 
 // Test hook: number of group-14 modular exponentiations so far.
 uint64_t modexp_count() noexcept;
+
+// The group's prime p (RFC 3526 group 14), big-endian; after init_spiped().
+std::span<const uint8_t, PUB_LEN> group_prime() noexcept;
 
 } // namespace sealpipe::crypto::spiped

@@ -16,6 +16,7 @@
 #pragma once
 
 #include "proto/constants.hpp"
+#include "proto/fields.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -27,9 +28,17 @@ namespace sealpipe::tunnel {
 
 class BufferPool {
 public:
-    static constexpr size_t HEAD = 128; // CONFIRM + REKEY + PONG + PING = 92
+    // The most control records one batch carries before its data: CONFIRM
+    // with its largest body (an IPv6 client address), REKEY, PONG and PING:
+    // 59 + 19 + 27 + 27 = 132 bytes.
+    static constexpr size_t CONTROL_MAX = proto::RECORD_OVERHEAD + proto::CONFIRM_BODY_LEN_MAX +
+                                          proto::RECORD_OVERHEAD +
+                                          2 * (proto::RECORD_OVERHEAD + proto::PING_BODY_LEN);
+    static constexpr size_t HEAD = (CONTROL_MAX + 15) / 16 * 16; // 144
     static constexpr size_t SLOTS = 4;
-    static constexpr size_t TAIL = 64; // CLOSE or RESET after the data
+    static constexpr size_t TAIL = 64; // CLOSE and RESET after the data
+    static_assert(HEAD >= CONTROL_MAX, "HEAD holds every control record of one batch");
+    static_assert(TAIL >= 2 * proto::RECORD_OVERHEAD + 1, "TAIL holds CLOSE and RESET");
     static constexpr size_t DATA_SIZE = HEAD + SLOTS * proto::RECORD_MAX + TAIL;
     static constexpr size_t MAX_IOV = 64;
     static constexpr size_t IOV_OFFSET =

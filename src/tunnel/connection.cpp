@@ -280,7 +280,7 @@ void Connection::handshake_io() {
             answer_sent();
             return;
         }
-        s = hs_->advance(enc_, env_, clk_.last_rx_ms, util::now_ms());
+        s = hs_->advance(enc_, env_, clk_.last_rx_ms);
         if (s == Step::Ended) {
             handshake_failed();
             return;

@@ -68,8 +68,7 @@ Step HandshakeStage::closed() {
     return end(EndReason::HandshakeFailed, crypto::HandshakeError::PeerClosed);
 }
 
-Step HandshakeStage::advance(Endpoint &enc, ConnectionEnv &env, uint64_t &last_rx_ms,
-                             uint64_t now_ms) {
+Step HandshakeStage::advance(Endpoint &enc, ConnectionEnv &env, uint64_t &last_rx_ms) {
     while (!done_) {
         const Step s = read_message(enc, last_rx_ms);
         if (s != Step::Progress)
@@ -77,7 +76,7 @@ Step HandshakeStage::advance(Endpoint &enc, ConnectionEnv &env, uint64_t &last_r
         size_t reply = 0;
         switch (driver_->receive({in_.data(), msg_len_}, out_, reply)) {
         case HsStep::Done: done_ = true; break;
-        case HsStep::Authenticated: return admit_and_answer(env, now_ms);
+        case HsStep::Authenticated: return admit_and_answer(env);
         case HsStep::NeedMore:
             // The next message may have arrived with this one: it is read
             // from in_ on the next round, which must not wait for the
@@ -100,11 +99,11 @@ Step HandshakeStage::advance(Endpoint &enc, ConnectionEnv &env, uint64_t &last_r
 // DESIGN.md §3.4: no X25519 before these checks pass. The -n slot is not
 // among them: a peer holds one only once its CONFIRM has proved the key
 // (the connection takes it then), so replayed msg1s cannot fill -n.
-Step HandshakeStage::admit_and_answer(ConnectionEnv &env, uint64_t now_ms) {
+Step HandshakeStage::admit_and_answer(ConnectionEnv &env) {
     if (const auto t = driver_->replay_token()) {
         std::array<uint8_t, 32> token;
         std::copy(t->begin(), t->end(), token.begin());
-        if (!env.replay.insert(token, now_ms))
+        if (!env.replay.insert(token, util::unix_time_ms()))
             return end(EndReason::Replay, crypto::HandshakeError::None);
     }
     size_t written = 0;

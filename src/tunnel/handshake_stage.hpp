@@ -35,7 +35,7 @@ public:
     // is done (take_session()). Blocked: more bytes are needed, or a reply
     // is queued (has_output(): flush() it, then advance() again). Ended:
     // see failure().
-    Step advance(Endpoint &enc, ConnectionEnv &env, uint64_t &last_rx_ms, uint64_t now_ms);
+    Step advance(Endpoint &enc, ConnectionEnv &env, uint64_t &last_rx_ms);
 
     bool has_output() const noexcept { return out_off_ < out_len_; }
 
@@ -57,7 +57,7 @@ public:
 private:
     Step read_message(Endpoint &enc, uint64_t &last_rx_ms);
     Step closed();
-    Step admit_and_answer(ConnectionEnv &env, uint64_t now_ms);
+    Step admit_and_answer(ConnectionEnv &env);
     Step end(EndReason why, crypto::HandshakeError e) noexcept {
         failure_ = why;
         hs_error_ = e;

@@ -3,9 +3,13 @@
 
 namespace sealpipe::tunnel {
 
+// An entry older than the window goes; one stamped after ${now_ms} (the
+// wall clock stepped back, or another thread read it later and inserted
+// first) is young, never "very old" through an unsigned wrap.
 void ReplayCache::expire(uint64_t now_ms) {
     while (!order_.empty() &&
-           (now_ms - order_.front().first >= window_ms_ || order_.size() > max_entries_)) {
+           ((now_ms >= order_.front().first && now_ms - order_.front().first >= window_ms_) ||
+            order_.size() > max_entries_)) {
         set_.erase(order_.front().second);
         order_.pop_front();
     }

@@ -3,6 +3,9 @@
 // (no false positives) bounded in age and in size, oldest evicted first.
 // Entries live as long as a msg1 stays inside the clock window: twice the
 // window, since a Timestamp may be that far ahead of our clock or behind.
+// They age on the wall clock, the one the window is judged on: a clock
+// stepped back keeps them longer (the window reopens for old msg1s, and so
+// must the cache), one stepped forward drops only what the window refuses.
 //
 // Thread-safety: all methods lock; shared by the worker threads of -d.
 #pragma once
@@ -28,7 +31,9 @@ public:
     // Before the first insert: the age at which entries expire.
     void set_window_ms(uint64_t ms) noexcept { window_ms_ = ms; }
 
-    // Insert ${e}; returns false if it was already present (a replay).
+    // Insert ${e} at ${now_ms}, wall-clock milliseconds (util::unix_time_ms;
+    // it may be older than an entry another thread stamped meanwhile).
+    // Returns false if it was already present (a replay).
     bool insert(const std::array<uint8_t, 32> &e, uint64_t now_ms);
     size_t size() const;
 

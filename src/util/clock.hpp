@@ -31,6 +31,16 @@ inline uint64_t unix_time_s() noexcept {
     return ts.tv_sec > 0 ? static_cast<uint64_t>(ts.tv_sec) : 0;
 }
 
+// The same wall clock in milliseconds: the replay cache ages its entries on
+// it, the clock the Timestamp window is judged on (DESIGN.md §3.5).
+inline uint64_t unix_time_ms() noexcept {
+    struct timespec ts {};
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    return ts.tv_sec > 0 ? static_cast<uint64_t>(ts.tv_sec) * 1000 +
+                               static_cast<uint64_t>(ts.tv_nsec) / 1000000
+                         : 0;
+}
+
 // A relative timeout for evtimer_add(3) from microseconds / milliseconds.
 inline struct timeval timeval_us(uint64_t us) noexcept {
     struct timeval tv {};

@@ -100,6 +100,16 @@ rss_kib() {
     ps -o rss= -p "$1" | tr -d ' '
 }
 
+# strays TEXT: the pids of processes (other than this shell) whose command
+# line contains TEXT.
+strays() {
+    local pid args
+    while read -r pid args; do
+        { [ "$pid" = "$$" ] || [ "$pid" = "$BASHPID" ]; } && continue
+        case $args in *"$1"*) echo "$pid" ;; esac
+    done < <(ps -ax -o pid=,args=)
+}
+
 cleanup() {
     local rc=$?
     set +e
@@ -129,6 +139,20 @@ cleanup() {
         kill -9 "$p" 2>/dev/null
     done
     wait 2>/dev/null
+    # Whatever else this test started: a daemon that detached where the
+    # test expected a refusal (as under a mutant) is in no list, but names
+    # a file in $T. Every process must end with the test (issue 25 item 7).
+    local stray
+    stray=$(strays "$T/")
+    if [ -n "$stray" ]; then
+        echo "cleanup: stopping what this test left running: $(echo $stray)"
+        kill -TERM $stray 2>/dev/null
+        for ((i = 0; i < 40 * SP_SLOW; i++)); do
+            [ -z "$(strays "$T/")" ] && break
+            sleep 0.05
+        done
+        kill -9 $(strays "$T/") 2>/dev/null
+    fi
     if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
         echo "=== FAILED ($rc); logs in $T:"
         for f in "$T"/*.log "$T"/*.events; do

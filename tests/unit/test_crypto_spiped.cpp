@@ -4,6 +4,7 @@
 // order of the responder's checks, and the packet format's integrity. The
 // byte-for-byte compatibility with spiped itself is proved against the real
 // spiped 1.6 by tests/e2e/29-spiped-compat.sh.
+#include "crypto/internal.hpp"
 #include "crypto/sodium.hpp"
 #include "crypto/spiped.hpp"
 
@@ -110,6 +111,45 @@ TEST_CASE("spiped: -g refuses a -f peer, on either side") {
     // -g against a forward-secret peer is fine.
     CHECK(run(k, {&k}, FsPolicy::Require, FsPolicy::Require).ini_err ==
           crypto::HandshakeError::None);
+}
+
+TEST_CASE("spiped: y = p - 1 (order 2) is refused under -g, and is no forward secrecy without") {
+    // Issue 25 item 6: y^x is then +-1 whatever x, so there is no secret
+    // in the DH; spiped accepts it. A key holder's message with y = p - 1:
+    // dhmac_C is PBKDF2-SHA256(K, nonce_C || nonce_S, 1)'s first 32 bytes,
+    // HMAC(K, salt || 00000001) (one iteration, first block).
+    crypto::init();
+    const auto k = key(9);
+    for (FsPolicy rp : {FsPolicy::Require, FsPolicy::Prefer}) {
+        sp::Handshake r(true, {&k}, rp);
+        uint8_t nonce_c[sp::NONCE_LEN];
+        for (size_t i = 0; i < sizeof nonce_c; ++i)
+            nonce_c[i] = static_cast<uint8_t>(i * 13 + 1);
+        REQUIRE(r.read_nonce(nonce_c) == crypto::HandshakeError::None);
+        uint8_t salt[2 * sp::NONCE_LEN + 4] = {};
+        std::memcpy(salt, nonce_c, sp::NONCE_LEN);
+        std::memcpy(salt + sp::NONCE_LEN, r.nonce().data(), sp::NONCE_LEN);
+        salt[sizeof salt - 1] = 1;
+        uint8_t dhmac_c[32];
+        crypto::detail::hmac_sha256({k.spiped_key().data(), 32}, {{salt, sizeof salt}},
+                                    crypto::detail::Out32(dhmac_c, 32));
+        uint8_t m1[sp::DH_MSG_LEN];
+        std::memcpy(m1, sp::group_prime().data(), sp::PUB_LEN);
+        m1[sp::PUB_LEN - 1] -= 1; // p - 1
+        crypto::detail::hmac_sha256({dhmac_c, 32}, {{m1, sp::PUB_LEN}},
+                                    crypto::detail::Out32(m1 + sp::PUB_LEN, 32));
+        const crypto::HandshakeError e = r.read_dh(m1);
+        if (rp == FsPolicy::Require) {
+            CHECK(e == crypto::HandshakeError::PolicyConflict);
+            continue;
+        }
+        REQUIRE(e == crypto::HandshakeError::None);
+        uint8_t m2[sp::DH_MSG_LEN];
+        REQUIRE(r.write_dh(m2) == crypto::HandshakeError::None);
+        sp::Result res;
+        REQUIRE(r.finish(res) == crypto::HandshakeError::None);
+        CHECK_FALSE(res.forward_secret);
+    }
 }
 
 TEST_CASE("spiped: the responder tries every key, and a wrong key costs it no modexp") {
