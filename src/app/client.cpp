@@ -137,7 +137,9 @@ int report(const ClientOptions &o, const std::optional<tunnel::EndReport> &out, 
             return say(EXIT_HANDSHAKE, "handshake failed: " + to +
                                            " closed without answering: wrong key or not a "
                                            "sealpiped -d, or clock skew? (the clocks must agree "
-                                           "within its --clock-window)");
+                                           "within its --clock-window) Or it had seen this "
+                                           "first message already ('replayed_handshake' in its "
+                                           "log): something on the path delivered it first");
         return say(EXIT_HANDSHAKE,
                    "handshake failed: wrong key or not a sealpiped -d (" + to + ")");
     case EndReason::PeerReset:

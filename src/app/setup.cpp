@@ -21,13 +21,22 @@ namespace sealpipe::app {
 
 namespace {
 
-// A directory that holds keys must not be writable by group or others:
+// A directory that holds keys must not be writable by group or others, nor
+// belong to another user than a key file may (root, us, the -u user):
 // whoever can add or rename a file in it can swap a key. ${what} names it
 // in the message ("key directory", "the directory of key file F").
-void check_key_dir(const std::string &dir, const std::string &what, bool insecure) {
+void check_key_dir(const std::string &dir, const std::string &what,
+                   const crypto::KeyLoadOptions &opts) {
+    const bool insecure = opts.allow_insecure_permissions;
     struct stat st {};
     if (::stat(dir.c_str(), &st) != 0)
         throw crypto::KeyFileError("cannot open " + what + ": " + util::errno_string(errno));
+    if (st.st_uid != 0 && st.st_uid != ::geteuid() &&
+        !(opts.run_as_uid && st.st_uid == *opts.run_as_uid) && !insecure)
+        throw crypto::KeyFileError(what + " belongs to another user (uid " +
+                                   std::to_string(st.st_uid) +
+                                   "), who could swap its keys: " + "run 'chown root " + dir +
+                                   "', or pass --insecure-key-permissions to accept it");
     if ((st.st_mode & 022) != 0 && !insecure) {
         char mode[8];
         std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
@@ -96,14 +105,14 @@ namespace {
 // The *.key files of directory ${dir}, in name order. A Kubernetes Secret
 // volume (projected_generation): the *.key links into ..data, read through
 // the generation they lead to now, so that one load never mixes two.
-std::vector<std::string> key_directory(const std::string &dir, bool insecure) {
+std::vector<std::string> key_directory(const std::string &dir, const crypto::KeyLoadOptions &opts) {
     if (const auto gen = projected_generation(dir)) {
         // The volume's root may be world-writable with the sticky bit (the
         // kubelet makes it 1777): then only names that are the kubelet's
         // links count, and anything else is ignored, not loaded.
         struct stat st {};
         if (::stat(dir.c_str(), &st) != 0 || (st.st_mode & S_ISVTX) == 0)
-            check_key_dir(dir, "key directory " + dir, insecure);
+            check_key_dir(dir, "key directory " + dir, opts);
         std::vector<std::string> files;
         for (const auto &name : key_names(dir)) {
             if (util::read_link(dir + "/" + name) != "..data/" + name) {
@@ -120,10 +129,20 @@ std::vector<std::string> key_directory(const std::string &dir, bool insecure) {
                                        "Secret's key e.g. sealpipe.key");
         return files;
     }
-    check_key_dir(dir, "key directory " + dir, insecure);
+    check_key_dir(dir, "key directory " + dir, opts);
     std::vector<std::string> files;
-    for (const auto &name : key_names(dir))
-        files.push_back(dir + "/" + name);
+    for (const auto &name : key_names(dir)) {
+        // A *.key that is a symlink: its key lives where the link leads,
+        // and that directory must pass the same checks.
+        const std::string f = dir + "/" + name;
+        struct stat l {};
+        if (::lstat(f.c_str(), &l) == 0 && S_ISLNK(l.st_mode)) {
+            const std::string target_dir = key_file_dir(f);
+            check_key_dir(target_dir, "the directory " + target_dir + " that " + f + " leads to",
+                          opts);
+        }
+        files.push_back(f);
+    }
     if (files.empty())
         throw crypto::KeyFileError("key directory " + dir + " holds no *.key file");
     return files;
@@ -145,12 +164,10 @@ std::shared_ptr<tunnel::KeySet> load_keys(const std::vector<std::string> &paths,
         struct stat st {};
         const bool is_dir = p != "-" && ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
         const std::vector<std::string> files =
-            is_dir ? key_directory(p, opts.allow_insecure_permissions)
-                   : std::vector<std::string>{p};
+            is_dir ? key_directory(p, opts) : std::vector<std::string>{p};
         if (!is_dir && p != "-" && ::stat(p.c_str(), &st) == 0) {
             const std::string dir = key_file_dir(p);
-            check_key_dir(dir, "the directory of key file " + p + " (" + dir + ")",
-                          opts.allow_insecure_permissions);
+            check_key_dir(dir, "the directory of key file " + p + " (" + dir + ")", opts);
         }
         for (const auto &f : files) {
             set->keys.push_back(crypto::load_key_file(f, opts));

@@ -107,6 +107,15 @@ bool in_our_groups(gid_t gid) {
 
 } // namespace
 
+bool changed_while_read(const struct stat &before, const struct stat &after,
+                        size_t bytes_read) noexcept {
+    return static_cast<uint64_t>(before.st_size) != bytes_read || after.st_size != before.st_size ||
+           after.st_ino != before.st_ino || after.st_mtim.tv_sec != before.st_mtim.tv_sec ||
+           after.st_mtim.tv_nsec != before.st_mtim.tv_nsec ||
+           after.st_ctim.tv_sec != before.st_ctim.tv_sec ||
+           after.st_ctim.tv_nsec != before.st_ctim.tv_nsec;
+}
+
 Psk load_key_file(const std::string &path, const KeyLoadOptions &opts) {
     const bool is_stdin = path == "-";
     // O_NONBLOCK: a FIFO at the path must not block the open (and the
@@ -173,6 +182,15 @@ Psk load_key_file(const std::string &path, const KeyLoadOptions &opts) {
     }
     if (got > proto::KEY_FILE_MAX)
         throw KeyFileError("key file " + path + " is larger than 1 MiB; is it really a key file?");
+    // A file rewritten in place while we read it (truncated, then written)
+    // could hand us part of a key; with --protocol spiped, whose keys may
+    // be short, it would even load. Its size or time then differs from
+    // what fstat said before the read.
+    struct stat after {};
+    if (regular && !is_stdin && (::fstat(fd, &after) != 0 || changed_while_read(st, after, got)))
+        throw KeyFileError("key file " + path + " changed while it was read: write a new key " +
+                           "to another file and rename it into place, then start or reload " +
+                           "again");
     if (got < opts.min_length)
         throw KeyFileError("key file " + path + " is too short (" + std::to_string(got) +
                            " bytes, at least 32 random bytes are needed); " +

@@ -13,6 +13,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 namespace sealpipe::crypto {
@@ -86,6 +87,13 @@ private:
     std::time_t mtime_ = 0;
     friend Psk load_key_file(const std::string &, const KeyLoadOptions &);
 };
+
+// A regular key file of ${before} (fstat before reading) that gave
+// ${bytes_read} bytes and is ${after} once read has changed meanwhile: its
+// size, inode, modification or change time differ. load_key_file then
+// refuses it rather than load part of a key.
+bool changed_while_read(const struct stat &before, const struct stat &after,
+                        size_t bytes_read) noexcept;
 
 // Read the key file at ${path} ("-" reads standard input to its end) and
 // derive the PSK. Refuses files shorter than ${opts}.min_length or longer than

@@ -101,10 +101,18 @@ std::string detail(const EndReport &r) {
         }
         if (r.handshake_error == crypto::HandshakeError::PeerClosed && r.role == Role::Encrypt)
             return with_errno("the -d side closed without answering: wrong key, or clock skew? "
-                              "(the two clocks must agree within its --clock-window)",
+                              "(the two clocks must agree within its --clock-window) Or it "
+                              "had seen this first message already ('replayed_handshake' in "
+                              "its log): something on the path delivered it first",
                               r.err);
         return with_errno(crypto::to_string(r.handshake_error),
                           r.handshake_error == crypto::HandshakeError::PeerClosed ? r.err : 0);
+    case EndReason::Replay:
+        // DESIGN.md §3.5: what is known. The peer may be an attacker with a
+        // recording, or the real client whose message something on the
+        // path delivered first (that client then fails, told so above).
+        return "this first message was seen before: a recorded handshake replayed, or a "
+               "client's own message that something on the path delivered first";
     case EndReason::ProtocolError:
         return r.record_error != proto::RecordError::None ? proto::to_string(r.record_error)
                                                           : "protocol error";

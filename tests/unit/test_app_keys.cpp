@@ -121,4 +121,31 @@ TEST_CASE("a plain key directory stays strict: world-writable is refused") {
     CHECK_FALSE(app::projected_generation(dir.path()));
 }
 
+TEST_CASE("a key directory's *.key symlink: where it leads passes the same checks") {
+    // Issue 25 item 6: a link into a group-writable directory let whoever
+    // may write there swap the key.
+    testutil::TempDir dir, elsewhere;
+    write_key(elsewhere.file("real.key"), 'r');
+    REQUIRE(::symlink(elsewhere.file("real.key").c_str(), dir.file("a.key").c_str()) == 0);
+    CHECK(load_error(dir.path()) == "");
+    REQUIRE(::chmod(elsewhere.path().c_str(), 0775) == 0);
+    const std::string err = load_error(dir.path());
+    CHECK(err.find("that " + dir.file("a.key") + " leads to") != std::string::npos);
+    CHECK(err.find("writable by group or others") != std::string::npos);
+}
+
+TEST_CASE("a key directory that belongs to another user is refused, as a key file is") {
+    if (::geteuid() != 0) {
+        MESSAGE("not root: cannot give a directory to another user here");
+        return;
+    }
+    testutil::TempDir dir;
+    write_key(dir.file("a.key"), 'a');
+    REQUIRE(::chown(dir.path().c_str(), 65534, 65534) == 0);
+    CHECK(load_error(dir.path()).find("belongs to another user (uid 65534)") != std::string::npos);
+    // ...unless it is the -u user's, who reads the keys again on reload.
+    auto opts = app::key_options(false, "sealpipe", uid_t{65534});
+    CHECK(app::load_keys({dir.path()}, opts)->keys.size() == 1);
+}
+
 } // TEST_SUITE

@@ -190,4 +190,35 @@ TEST_CASE("generate_key_file writes 32 bytes with mode 0400 and never overwrites
         crypto::equal_ct(before.bytes(), crypto::load_key_file(dir.file("other.key"), {}).bytes()));
 }
 
+TEST_CASE("a key file that changes while it is read is refused, not loaded in part") {
+    // Issue 25 item 6: rewritten in place (truncated, then written), a key
+    // file could give part of a key, which --protocol spiped would load.
+    struct stat a {};
+    a.st_size = 32;
+    a.st_ino = 7;
+    a.st_mtim.tv_sec = a.st_ctim.tv_sec = 1000;
+    struct stat b = a;
+    CHECK_FALSE(crypto::changed_while_read(a, b, 32));
+    CHECK(crypto::changed_while_read(a, b, 16)); // fewer bytes than its size
+    b.st_size = 16;
+    CHECK(crypto::changed_while_read(a, b, 32));
+    b = a;
+    b.st_mtim.tv_nsec = 1; // rewritten within the same second
+    CHECK(crypto::changed_while_read(a, b, 32));
+    b = a;
+    b.st_ctim.tv_sec = 1001;
+    CHECK(crypto::changed_while_read(a, b, 32));
+    b = a;
+    b.st_ino = 8;
+    CHECK(crypto::changed_while_read(a, b, 32));
+    // Through load_key_file: a regular file whose size does not match what
+    // a read gives (procfs reports 0 and reads hundreds of bytes), where
+    // /proc exists.
+    struct stat p {};
+    if (::stat("/proc/self/status", &p) == 0 && S_ISREG(p.st_mode) && p.st_size == 0) {
+        const std::string err = try_load("/proc/self/status", true);
+        CHECK(err.find("changed while it was read") != std::string::npos);
+    }
+}
+
 }
