@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "app/confine.hpp"
+#include "app/setup.hpp"
 #include "util/log.hpp"
 #include "util/path.hpp"
 
@@ -16,20 +17,42 @@ void add_unique(std::vector<std::string> &v, const std::string &s) {
         v.push_back(s);
 }
 
+// Where the *.key symlinks of key directory ${dir} lead, if it is one.
+std::vector<std::string> linked_key_files(const std::string &dir) {
+    std::vector<std::string> out;
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+        return out;
+    try {
+        for (const auto &name : key_names(dir)) {
+            struct stat l {};
+            const std::string f = dir + "/" + name;
+            if (::lstat(f.c_str(), &l) == 0 && S_ISLNK(l.st_mode))
+                out.push_back(util::real_path(f));
+        }
+    } catch (const std::exception &) {
+        // Unreadable: the keys were read already, so this cannot happen.
+    }
+    return out;
+}
+
 } // namespace
 
 sys::SandboxPolicy confine_policy(const ConfineInputs &in, const char *progname) {
     sys::SandboxPolicy p;
     p.progname = progname;
     p.syslog = in.syslog;
+    // The key files themselves, not their directories: -k /etc/x.key must
+    // not make /etc (or /root/.ssh beside /root/x.key) readable. A key
+    // directory is readable with what is beneath it, and so is each file
+    // its *.key symlinks lead to. (Landlock follows symlinks in the paths
+    // of its rules: a linked key file is covered where it really is.)
     for (const auto &k : in.key_paths) {
         if (k == "-")
             continue; // read from stdin, once
-        struct stat st {};
-        const bool is_dir = ::stat(k.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-        add_unique(p.read_paths, is_dir ? k : util::dir_of(k));
-        if (!is_dir) // a key file that is a symlink: the directory it leads to
-            add_unique(p.read_paths, util::dir_of(util::real_path(k)));
+        add_unique(p.read_paths, k);
+        for (const auto &linked : linked_key_files(k))
+            add_unique(p.read_paths, linked);
     }
     for (const auto &t : in.targets)
         if (const uint16_t port = t.port();

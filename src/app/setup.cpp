@@ -51,8 +51,12 @@ std::string key_file_dir(const std::string &path) {
     return util::dir_of(util::real_path(path));
 }
 
-// The names in ${dir} that name keys: "*.key", not hidden, in name order.
-// Throws crypto::KeyFileError if the directory cannot be read.
+bool owned_by_root_or_us(const struct stat &st) {
+    return st.st_uid == 0 || st.st_uid == ::geteuid();
+}
+
+} // namespace
+
 std::vector<std::string> key_names(const std::string &dir) {
     DIR *d = ::opendir(dir.c_str());
     if (d == nullptr)
@@ -68,12 +72,6 @@ std::vector<std::string> key_names(const std::string &dir) {
     std::sort(names.begin(), names.end());
     return names;
 }
-
-bool owned_by_root_or_us(const struct stat &st) {
-    return st.st_uid == 0 || st.st_uid == ::geteuid();
-}
-
-} // namespace
 
 std::optional<std::string> projected_generation(const std::string &dir) {
     struct stat link {};

@@ -39,8 +39,9 @@ SandboxMode parse_sandbox_mode(const std::string &text);
 // What stays allowed after confinement.
 struct SandboxPolicy {
     // Files and directories that stay readable, with everything beneath a
-    // directory. Symlinks are followed: the policy covers both the path and
-    // where it leads. Missing paths are skipped.
+    // directory: the key files themselves (never their directories) and the
+    // key directories. Symlinks are followed: the policy covers both the
+    // path and where it leads. Missing paths are skipped.
     std::vector<std::string> read_paths;
     // Directories in which files may be removed (the pidfile's, our Unix
     // sockets'): Landlock grants removal per directory, not per file.
@@ -87,7 +88,7 @@ public:
 SandboxReport apply_sandbox(const SandboxPolicy &policy, SandboxMode mode);
 
 // Test builds only (SEALPIPE_TEST_HOOKS): attempt the forbidden action
-// ${what} ("open" /etc/shadow, "exec" /bin/sh, "connect:PORT" on
+// ${what} ("open" /etc/shadow, "open:PATH", "exec" /bin/sh, "connect:PORT" on
 // 127.0.0.1, "ptrace" the parent) and return what happened, for
 // tests/e2e/34-sandbox.sh. In a confined process "exec" and "ptrace" do
 // not return. Returns "" for an unknown ${what}, or in a release build.

@@ -479,12 +479,13 @@ SandboxReport apply_sandbox(const SandboxPolicy &policy, SandboxMode mode) {
 
 std::string sandbox_canary(const std::string &what) {
 #if SEALPIPE_TEST_HOOKS
-    if (what == "open") {
-        const int fd = ::open("/etc/shadow", O_RDONLY | O_CLOEXEC);
+    if (what == "open" || what.rfind("open:", 0) == 0) {
+        const std::string path = what == "open" ? "/etc/shadow" : what.substr(5);
+        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
         if (fd < 0)
-            return "open /etc/shadow: refused (" + errno_text(errno) + ")";
+            return "open " + path + ": refused (" + errno_text(errno) + ")";
         ::close(fd);
-        return "open /etc/shadow: ALLOWED";
+        return "open " + path + ": ALLOWED";
     }
     if (what == "exec") {
         char *const argv[] = {const_cast<char *>("sh"), const_cast<char *>("-c"),

@@ -5,9 +5,13 @@
 # - by default (auto) on this machine class (Linux >= 6.7 with Landlock and
 #   seccomp) every layer is on: the log line names them, and /proc shows
 #   NoNewPrivs: 1 and Seccomp: 2 (a filter);
-# - confined, the tunnel carries data intact, reloads a key file replaced
-#   by rename (a new inode) and a key directory that gained a key, serves
-#   --status, and removes its pidfile and Unix socket at exit;
+# - confined, the tunnel carries data intact, reloads a key file rewritten
+#   in place and a key directory that gained a key, serves --status, and
+#   removes its pidfile and Unix socket at exit;
+# - Landlock grants the key files themselves, not their directories
+#   (issue 25 item 4): a file beside -e's key file cannot be opened, and a
+#   key file replaced by rename (a new inode) is not read on reload (the
+#   current keys stay), while a key directory takes a renamed-in key;
 # - the canaries of a test build, on SIGUSR2: opening /etc/shadow and
 #   connecting to a port that is not the target are refused (EACCES, from
 #   Landlock) and the daemon carries on; execve /bin/sh and ptrace kill it
@@ -56,7 +60,8 @@ cp "$k" "$T/dkeys/a.key"
 export SEALPIPE_TEST_SANDBOX_CANARY="open,connect:$other_port"
 start_daemon d -d -s "$d" -t "$tgt" -k "$T/dkeys" --sandbox auto --status "$T/status.sock"
 cp "$k" "$T/e.key"
-start_daemon e -e -s "$e" -t "$d" -k "$T/e.key" --sandbox auto
+SEALPIPE_TEST_SANDBOX_CANARY="open:$T/beside.txt" \
+    start_daemon e -e -s "$e" -t "$d" -k "$T/e.key" --sandbox auto
 for n in d e; do
     pid=$(cat "$T/$n.pid")
     log_has "$n" "sandbox: no new privileges, Landlock ABI [0-9]+ \(files, TCP ports\), seccomp allow-list$" \
@@ -68,12 +73,12 @@ pass "by default both daemons run with no new privileges, Landlock and seccomp"
 roundtrip "confined" "$e"
 pass "confined daemons carry data intact"
 
-# 2. Reloads under confinement: a key file replaced by rename, a key
-# directory that gained a file.
+# 2. Reloads under confinement: a key file rewritten in place (the same
+# inode), a key directory that gained a file by rename.
 new=$(random_key new.key)
-cp "$new" "$T/e.key.tmp"
-mv "$T/e.key.tmp" "$T/e.key"
-cp "$new" "$T/dkeys/b.key"
+cat "$new" > "$T/e.key"
+cp "$new" "$T/b.key.tmp"
+mv "$T/b.key.tmp" "$T/dkeys/b.key"
 for n in d e; do
     kill -HUP "$(cat "$T/$n.pid")"
 done
@@ -81,7 +86,22 @@ wait_for log_has d "SIGHUP: reloaded 2 key\(s\)"
 wait_for log_has e "SIGHUP: reloaded 1 key\(s\)"
 ! log_has e "keeping the current keys" || fail "-e could not reload its key: $(grep SIGHUP "$T/e.log")"
 roundtrip "after the reload" "$e"
-pass "keys reload under confinement (a renamed key file, a key directory)"
+pass "keys reload under confinement (a key file rewritten in place, a key directory)"
+
+# 2b. The key file alone is readable, not its directory: a file beside it
+# cannot be opened, and a key file replaced by rename is a new inode the
+# rules do not cover (a restart, or -k DIR, takes it).
+echo "not a key" > "$T/beside.txt"
+kill -USR2 "$(cat "$T/e.pid")"
+wait_for log_has e "sandbox canary: open $T/beside.txt: "
+log_has e "sandbox canary: open $T/beside.txt: refused \(Permission denied\)" \
+    || fail "a file beside the key file was readable: $(grep canary "$T/e.log")"
+cp "$new" "$T/e.key.tmp"
+mv "$T/e.key.tmp" "$T/e.key"
+kill -HUP "$(cat "$T/e.pid")"
+wait_for log_has e "SIGHUP: keeping the current keys: cannot open key file $T/e.key: Permission denied"
+roundtrip "after a refused reload" "$e"
+pass "only the key file is readable: not a file beside it, nor a key file renamed into place"
 out=$("$SPTEST" http "$T/status.sock" /health)
 case $out in "200"*"ok: sealpiped"*) ;; *) fail "--status /health: $out" ;; esac
 pass "--status answers under confinement"
