@@ -240,6 +240,11 @@ std::string detach(const DaemonOptions &o) {
         if (!o.user.empty()) {
             sys::drop_privileges(sys::parse_user_spec(o.user));
             protect_memory(); // a change of user made the process dumpable again
+        } else if (::geteuid() == 0) {
+            log_warn("running as root without -u: a flaw exploited in this process would have "
+                     "root's power over this machine; pass -u USER[:GROUP] (e.g. -u sealpipe) to "
+                     "drop to an unprivileged user once the listener is bound and the keys are "
+                     "read");
         }
         if (!o.foreground && ::chdir("/") != 0)
             throw sys::SystemError("cannot change directory to /: " + util::errno_string(errno));

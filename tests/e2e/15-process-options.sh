@@ -27,6 +27,12 @@ if [ "$(id -u)" -eq 0 ] && getent passwd nobody >/dev/null; then
     groups=$(awk '/^Groups:/ {print $2}' "/proc/$pid/status")
     [ -z "$groups" ] || [ "$groups" = 65534 ] || fail "supplementary groups kept: $groups"
     pass "-u nobody:nogroup: running as 65534:65534"
+    ! log_has d "running as root without -u" || fail "-u given, yet the root warning: $(grep root "$T/d.log")"
+    # Root without -u: one loud warning at start (issue 25 item 5).
+    start_daemon asroot -d -s "[127.0.0.1]:$(port)" -t "$tgt" -k "$k"
+    [ "$(log_count asroot "warning: running as root without -u: .*pass -u USER")" -eq 1 ] \
+        || fail "no single root warning: $(cat "$T/asroot.log")"
+    pass "root without -u: one warning at start-up; none with -u"
     # The check that root cannot be regained after -u, made to fire: a test
     # build keeps root as the saved uid when told to (issue 16).
     if "${SEALPIPED_UNWRAPPED:-$SEALPIPED}" -v | grep -q "test build"; then

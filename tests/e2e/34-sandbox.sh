@@ -14,8 +14,11 @@
 #   current keys stay), while a key directory takes a renamed-in key;
 # - the canaries of a test build, on SIGUSR2: opening /etc/shadow and
 #   connecting to a port that is not the target are refused (EACCES, from
-#   Landlock) and the daemon carries on; execve /bin/sh and ptrace kill it
-#   with SIGSYS after the log line "sandbox: forbidden system call N";
+#   Landlock), an open for writing and an executable mapping are refused
+#   (EPERM, from seccomp), and the daemon carries on; execve /bin/sh,
+#   ptrace, fcntl F_SETOWN and a netlink socket other than NETLINK_ROUTE
+#   kill it with SIGSYS after the log line "sandbox: forbidden system
+#   call N";
 # - open and connect with --sandbox=off succeed (proof that the refusals
 #   come from the sandbox, not from this machine);
 # - sealpipe, the client, is confined while its connection runs;
@@ -57,7 +60,7 @@ d="[127.0.0.1]:$(port)"
 e="[127.0.0.1]:$(port)"
 mkdir -m 0700 "$T/dkeys"
 cp "$k" "$T/dkeys/a.key"
-export SEALPIPE_TEST_SANDBOX_CANARY="open,connect:$other_port"
+export SEALPIPE_TEST_SANDBOX_CANARY="open,connect:$other_port,open-write:$T/created,mmap-exec"
 start_daemon d -d -s "$d" -t "$tgt" -k "$T/dkeys" --sandbox auto --status "$T/status.sock"
 cp "$k" "$T/e.key"
 SEALPIPE_TEST_SANDBOX_CANARY="open:$T/beside.txt" \
@@ -114,8 +117,15 @@ log_has d "sandbox canary: open /etc/shadow: refused \(Permission denied\)" \
 log_has d "sandbox canary: connect 127.0.0.1:$other_port: refused \(Permission denied\)" \
     || fail "connect to a port that is not the target was not refused: $(grep canary "$T/d.log")"
 [ "$(accepted other)" -eq 0 ] || fail "the other server saw a connection"
+# seccomp's own refusals (EPERM; Landlock would say EACCES): an open that
+# could write or create, and an executable mapping (issue 25 item 5).
+log_has d "sandbox canary: open for writing $T/created: refused \(Operation not permitted\)" \
+    || fail "an open for writing was not refused by seccomp: $(grep canary "$T/d.log")"
+[ ! -e "$T/created" ] || fail "the confined daemon created a file"
+log_has d "sandbox canary: mmap PROT_EXEC: refused \(Operation not permitted\)" \
+    || fail "an executable mapping was not refused: $(grep canary "$T/d.log")"
 roundtrip "after the canaries" "$e"
-pass "open /etc/shadow and connect to another port are refused; the daemon carries on"
+pass "open /etc/shadow and connect to another port are refused (Landlock), an open for writing and an executable mapping too (seccomp); the daemon carries on"
 
 # 4. Unix socket and pidfile removed at exit, under confinement.
 u="$T/u.sock"
@@ -128,7 +138,7 @@ stop_daemon u
 pass "a confined daemon removes its Unix socket and pidfile at exit"
 
 # 5. The canaries that seccomp kills: a log line, then SIGSYS.
-for what in exec ptrace; do
+for what in exec ptrace fcntl-setown netlink-audit; do
     p="[127.0.0.1]:$(port)"
     SEALPIPE_TEST_SANDBOX_CANARY=$what start_daemon "$what" -e -s "$p" -t "$d" -k "$T/e.key"
     pid=$(cat "$T/$what.pid")
@@ -139,13 +149,13 @@ for what in exec ptrace; do
     ! log_has "$what" "sandbox canary: .*ALLOWED" || fail "$what was allowed"
     rm -f "$T/$what.pid"
 done
-pass "execve and ptrace are trapped: the daemon logs the system call and dies"
+pass "execve, ptrace, fcntl F_SETOWN and a non-route netlink socket are trapped: the daemon logs the system call and dies"
 
 # 6. The same canaries unconfined succeed: the refusals above are the
 # sandbox's. (execve would replace the daemon, and ptrace would stop the
 # test's shell: those two are left out.)
 p="[127.0.0.1]:$(port)"
-SEALPIPE_TEST_SANDBOX_CANARY="open,connect:$other_port" \
+SEALPIPE_TEST_SANDBOX_CANARY="open,connect:$other_port,open-write:$T/created-off,mmap-exec,fcntl-setown" \
     start_daemon off -e -s "$p" -t "$d" -k "$T/e.key" --sandbox off
 log_has off "sandbox off \(--sandbox=off\)" || fail "--sandbox=off gave no warning"
 [ "$(status_of "$(cat "$T/off.pid")" NoNewPrivs)" = 0 ] || fail "--sandbox=off set NoNewPrivs"
@@ -153,6 +163,9 @@ kill -USR2 "$(cat "$T/off.pid")"
 wait_for log_has off "sandbox canary: connect "
 log_has off "open /etc/shadow: ALLOWED" || fail "unconfined, open /etc/shadow: $(grep canary "$T/off.log")"
 log_has off "connect 127.0.0.1:$other_port: ALLOWED" || fail "unconfined connect: $(grep canary "$T/off.log")"
+for allowed in "open for writing $T/created-off" "mmap PROT_EXEC" "fcntl F_SETOWN"; do
+    log_has off "sandbox canary: $allowed: ALLOWED" || fail "unconfined, $allowed: $(grep canary "$T/off.log")"
+done
 pass "unconfined (--sandbox=off), the same actions succeed"
 
 # 7. The client.

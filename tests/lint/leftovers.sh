@@ -21,7 +21,9 @@ find_them() { # find_them TEXT...: "pid command" of each match
 
 if [ "${1-}" = --self-test ]; then
     marker=/tmp/spe.leftovers-selftest-$$
-    sh -c 'sleep 60' "$marker" &
+    # Its output goes nowhere, so that a sleep outliving it holds no pipe
+    # of the test runner's open.
+    sh -c 'while :; do sleep 1; done' "$marker" > /dev/null 2>&1 &
     child=$!
     out=$(sh "$0" "$marker" 2>&1)
     rc=$?
