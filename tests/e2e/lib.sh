@@ -167,6 +167,9 @@ cleanup() {
     exit "$rc"
 }
 trap cleanup EXIT
+# meson ends a test that timed out with SIGTERM: exit, so that the cleanup
+# above still stops what the test started.
+trap 'exit 143' TERM INT
 
 fail() {
     echo "FAIL: $*" >&2
