@@ -100,11 +100,14 @@ health() { "$SPTEST" http "[127.0.0.1]:$1" /health 2> /dev/null | tr '\n' ' '; }
 healthy() { case $(health "$1") in "200 ok: sealpiped"*) ;; *) return 1 ;; esac; }
 wait_for healthy "$D_STATUS"
 wait_for healthy "$E_STATUS"
+# (Captured whole, then grepped: under pipefail, "podman logs | grep -q"
+# fails whenever grep's early exit gives podman a SIGPIPE.)
 logs() { podman logs "sealpipe-kube-$1-sealpiped" 2>&1; }
+logs_have() { grep -q -- "$2" <<< "$(logs "$1")"; }
 for side in broker client; do
-    logs $side | grep -q "sandbox: no new privileges, Landlock ABI [0-9]* (files, TCP ports), seccomp allow-list" \
+    logs_have $side "sandbox: no new privileges, Landlock ABI [0-9]* (files, TCP ports), seccomp allow-list" \
         || fail "$side: not confined: $(logs $side | grep sandbox)"
-    logs $side | grep -q "checking the key files for changes every 1 s" || fail "$side: no --key-poll"
+    logs_have $side "checking the key files for changes every 1 s" || fail "$side: no --key-poll"
 done
 pass "both pods ready (/health 200), confined, polling the Secret"
 
@@ -130,7 +133,7 @@ generation ..2026_12_05_02_00_00.2 "$T/new.key"
 ln -s ..2026_12_05_02_00_00.2 "$keys/..data_tmp"
 mv -T "$keys/..data_tmp" "$keys/..data"
 rm -rf "$keys/..2026_12_05_01_00_00.1"
-reloaded() { logs "$1" | grep -q "key files changed: reloaded 1 key(s).*removed: [0-9a-f]"; }
+reloaded() { logs_have "$1" "key files changed: reloaded 1 key(s).*removed: [0-9a-f]"; }
 wait_for reloaded broker
 wait_for reloaded client
 tail -c 32768 "$T/long.in" >&3
@@ -139,7 +142,7 @@ wait "$long" || fail "the connection open across the rotation broke"
 cmp -s "$T/long.in" "$T/long.out" || fail "the connection open across the rotation lost bytes"
 out=$("$SPTEST" load "[127.0.0.1]:$E_PORT" --count 20 --parallel 4 --bytes 100000)
 [ "$out" = "ok 20 failed 0" ] || fail "after the rotation: $out"
-"$SPTEST" http "[127.0.0.1]:$D_STATUS" /metrics | grep -q '^sealpipe_keys 1$' \
+grep -q '^sealpipe_keys 1$' <<< "$("$SPTEST" http "[127.0.0.1]:$D_STATUS" /metrics)" \
     || fail "/metrics after the rotation: $("$SPTEST" http "[127.0.0.1]:$D_STATUS" /metrics | grep keys)"
 pass "the Secret swapped under both sidecars: reloaded without a signal, the open connection intact, new connections through"
 
