@@ -31,8 +31,7 @@ void check_key_dir(const std::string &dir, const std::string &what,
     struct stat st {};
     if (::stat(dir.c_str(), &st) != 0)
         throw crypto::KeyFileError("cannot open " + what + ": " + util::errno_string(errno));
-    if (st.st_uid != 0 && st.st_uid != ::geteuid() &&
-        !(opts.run_as_uid && st.st_uid == *opts.run_as_uid) && !insecure)
+    if (!crypto::may_own_keys(st.st_uid, opts))
         throw crypto::KeyFileError(what + " belongs to another user (uid " +
                                    std::to_string(st.st_uid) +
                                    "), who could swap its keys: " + "run 'chown root " + dir +

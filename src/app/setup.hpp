@@ -45,16 +45,16 @@ Plan make_plan(const DaemonOptions &o);
 // --check output, on stdout.
 void print_plan(const DaemonOptions &o, const Plan &plan, const tunnel::KeySet &keys);
 
+// The names in key directory ${dir} that name keys: "*.key", not hidden,
+// in name order. Throws crypto::KeyFileError if it cannot be read.
+std::vector<std::string> key_names(const std::string &dir);
+
 // If ${dir} is laid out as a Kubernetes Secret (or ConfigMap) volume, the
 // name of the generation directory its ..data link leads to now
 // ("..2026_12_05_..."); nullopt for a plain directory. Throws
 // crypto::KeyFileError if ..data is there but not as the kubelet makes it
 // (a link to a ..name directory beside it, both root's or ours, the
 // directory not writable by group or others).
-// The names in key directory ${dir} that name keys: "*.key", not hidden,
-// in name order. Throws crypto::KeyFileError if it cannot be read.
-std::vector<std::string> key_names(const std::string &dir);
-
 std::optional<std::string> projected_generation(const std::string &dir);
 
 // SIGHUP: load the key files again and swap them in for new connections.

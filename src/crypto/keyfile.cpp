@@ -107,6 +107,11 @@ bool in_our_groups(gid_t gid) {
 
 } // namespace
 
+bool may_own_keys(uid_t uid, const KeyLoadOptions &opts) noexcept {
+    return uid == 0 || uid == ::geteuid() || (opts.run_as_uid && uid == *opts.run_as_uid) ||
+           opts.allow_insecure_permissions;
+}
+
 bool changed_while_read(const struct stat &before, const struct stat &after,
                         size_t bytes_read) noexcept {
     return static_cast<uint64_t>(before.st_size) != bytes_read || after.st_size != before.st_size ||
@@ -136,9 +141,7 @@ Psk load_key_file(const std::string &path, const KeyLoadOptions &opts) {
     if (!regular && !is_stdin)
         throw KeyFileError("key file " + path + " is not a regular file (" + file_kind(st.st_mode) +
                            "): give a key file, or -k - to read the key from standard input");
-    const uid_t me = ::geteuid();
-    if (!is_stdin && st.st_uid != 0 && st.st_uid != me &&
-        !(opts.run_as_uid && st.st_uid == *opts.run_as_uid) && !opts.allow_insecure_permissions)
+    if (!is_stdin && !may_own_keys(st.st_uid, opts))
         throw KeyFileError("key file " + path + " belongs to another user (uid " +
                            std::to_string(st.st_uid) + "): it must belong to root or to the user " +
                            "sealpiped runs as; run 'chown root " + path +

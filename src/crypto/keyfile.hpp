@@ -88,6 +88,11 @@ private:
     friend Psk load_key_file(const std::string &, const KeyLoadOptions &);
 };
 
+// Whether user ${uid} may own a key file or a directory of keys: root, this
+// process's effective user, or ${opts}.run_as_uid (the -u user, who reads
+// the keys again on reload); anyone with --insecure-key-permissions.
+bool may_own_keys(uid_t uid, const KeyLoadOptions &opts) noexcept;
+
 // A regular key file of ${before} (fstat before reading) that gave
 // ${bytes_read} bytes and is ${after} once read has changed meanwhile: its
 // size, inode, modification or change time differ. load_key_file then
