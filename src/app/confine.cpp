@@ -63,9 +63,6 @@ sys::SandboxPolicy confine_policy(const ConfineInputs &in, const char *progname)
         p.connect_ports.push_back(53); // glibc's resolver falls back to TCP
     if (in.bind && !in.bind->is_unix())
         p.bind_ports.push_back(in.bind->port());
-    for (const auto &f : in.owned_files)
-        if (!f.empty())
-            add_unique(p.remove_dirs, util::dir_of(f));
     const char *notify = std::getenv("NOTIFY_SOCKET");
     p.abstract_unix = notify != nullptr && notify[0] == '@';
     return p;

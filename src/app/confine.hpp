@@ -15,18 +15,18 @@ namespace sealpipe::app {
 
 // What the running daemon still touches.
 struct ConfineInputs {
-    std::vector<std::string> key_paths;   // absolute; files or directories
-    std::vector<net::SockAddr> targets;   // resolved now (their ports stay)
-    bool target_is_name = false;          // re-resolved later: DNS over TCP (53)
-    std::optional<net::SockAddr> bind;    // -b
-    std::vector<std::string> owned_files; // pidfile, Unix sockets we remove at exit
+    std::vector<std::string> key_paths; // absolute; files or directories
+    std::vector<net::SockAddr> targets; // resolved now (their ports stay)
+    bool target_is_name = false;        // re-resolved later: DNS over TCP (53)
+    std::optional<net::SockAddr> bind;  // -b
     bool syslog = false;
 };
 
-// The policy for ${in}: the key paths (a key file's directory, so that a
-// key replaced by rename stays readable; a key directory with everything
-// beneath, a Kubernetes Secret's ..data among it), the target's TCP ports,
-// removal where our own files are.
+// The policy for ${in}: the key paths (a key file itself, never its
+// directory; a key directory with everything beneath, a Kubernetes
+// Secret's ..data among it, and where its *.key symlinks lead), the
+// target's TCP ports. No removal: the daemon's own files are removed by
+// its helper (sys/remover.hpp).
 sys::SandboxPolicy confine_policy(const ConfineInputs &in, const char *progname);
 
 // Apply ${policy} in mode ${mode} ("auto", "on", "off") and log what is

@@ -5,11 +5,13 @@
 #include "app/setup.hpp"
 #include "app/status.hpp"
 #include "crypto/keyfile.hpp"
+#include "crypto/secret.hpp"
 #include "crypto/sodium.hpp"
 #include "net/socket.hpp"
 #include "sys/daemon.hpp"
 #include "sys/notify.hpp"
 #include "sys/process.hpp"
+#include "sys/remover.hpp"
 #include "sys/sandbox.hpp"
 #include "tunnel/loop_event.hpp"
 #include "tunnel/resolver.hpp"
@@ -188,8 +190,7 @@ Startup configure(const DaemonOptions &o, tunnel::Context &ctx) {
 // learns about a busy port.
 struct Sockets {
     net::UniqueFd listen_fd;
-    std::string unix_path; // a Unix socket we created, removed at exit
-    unsigned long unix_ino = 0;
+    std::string unix_path;  // a Unix socket we created, removed at exit
     bool activated = false; // listener passed by systemd (LISTEN_FDS)
     net::UniqueFd status_fd;
 };
@@ -205,12 +206,8 @@ Sockets bind_sockets(const DaemonOptions &o, const Startup &st) {
             net::ListenOptions lo;
             lo.unix_mode = o.socket_mode;
             s.listen_fd = net::listen_on(st.plan.source, lo);
-            if (st.plan.source.is_unix()) {
-                struct stat sb {};
+            if (st.plan.source.is_unix())
                 s.unix_path = st.plan.source.to_string();
-                if (::stat(s.unix_path.c_str(), &sb) == 0)
-                    s.unix_ino = sb.st_ino;
-            }
         }
         if (st.status_addr) {
             net::ListenOptions lo;
@@ -343,32 +340,58 @@ tunnel::LoopEvent start_watchdog(tunnel::Server &server) {
     return tunnel::LoopEvent::periodic(server.loop(), us / 2, [] { sys::sd_notify("WATCHDOG=1"); });
 }
 
+// The files the daemon removes when done with them: its pidfile, its Unix
+// sockets (sys/remover.hpp).
+struct OwnFiles {
+    sys::Remover remover;
+    int pidfile = -1;
+    int socket = -1;
+    int status_socket = -1;
+
+    void remove(int n) {
+        if (const std::string why = remover.remove(n); !why.empty())
+            log_warn("%s", why.c_str());
+    }
+};
+
 // Confine the daemon (--sandbox) to what serving needs: the key paths for
-// reloads, the target's port, removing its own files at exit.
-void confine_daemon(const DaemonOptions &o, const Startup &st, const Sockets &sockets,
-                    const std::string &pidfile) {
+// reloads, the target's port. Where the sandbox takes removal away, a
+// helper, forked first and confined but for removing in the directories
+// of those files, removes them; it keeps no copy of the keys.
+void confine_daemon(const DaemonOptions &o, const Startup &st, OwnFiles &own) {
     ConfineInputs in;
     in.key_paths = st.key_paths;
     in.targets = st.plan.targets;
     in.target_is_name = st.plan.target_addr.kind == net::Address::Kind::Host && !o.no_resolve;
     in.bind = st.plan.cfg.bind;
-    in.owned_files = {pidfile, sockets.unix_path};
-    if (st.status_addr && st.status_addr->is_unix())
-        in.owned_files.push_back(st.status_addr->to_string());
     in.syslog = o.syslog;
+    const sys::SandboxMode mode = sys::parse_sandbox_mode(o.sandbox);
+    try {
+        if (sys::sandbox_limits_removal(mode))
+            own.remover.start([&o, &own, mode] {
+                crypto::wipe_all_secrets();
+                sys::SandboxPolicy helper;
+                helper.progname = "sealpiped";
+                helper.syslog = o.syslog;
+                helper.remove_dirs = own.remover.directories();
+                sys::apply_sandbox(helper, mode);
+            });
+    } catch (const sys::SystemError &e) {
+        own.remove(own.pidfile);
+        die(EXIT_SYSTEM, e.what());
+    }
     const std::string refused = confine(confine_policy(in, "sealpiped"), o.sandbox);
     if (!refused.empty()) {
-        if (!pidfile.empty())
-            ::unlink(pidfile.c_str());
+        own.remove(own.pidfile);
         die(EXIT_SYSTEM, refused);
     }
 }
 
 // Run the tunnel until it is stopped. Returns the exit status.
 int serve(const DaemonOptions &o, tunnel::Context &ctx, const Startup &st, Sockets &sockets,
-          const std::string &pidfile) {
+          OwnFiles &own) {
     tunnel::Server server(ctx);
-    server.listen(std::move(sockets.listen_fd), sockets.unix_path, sockets.unix_ino);
+    server.listen(std::move(sockets.listen_fd), [&own] { own.remove(own.socket); });
     StatusInfo info;
     info.mode = o.encrypt ? "encrypt" : "decrypt";
     info.source = st.plan.source.to_string();
@@ -378,13 +401,14 @@ int serve(const DaemonOptions &o, tunnel::Context &ctx, const Startup &st, Socke
     std::unique_ptr<tunnel::StatusServer> status_server;
     if (sockets.status_fd)
         status_server = std::make_unique<tunnel::StatusServer>(
-            server.loop(), std::move(sockets.status_fd), *st.status_addr,
+            server.loop(), std::move(sockets.status_fd),
             [&ctx, &info, &server](const std::string &path) {
                 return answer_status(ctx, info, server.draining(), path);
-            });
+            },
+            [&own] { own.remove(own.status_socket); });
     // Before the resolver's thread starts: Landlock confines the calling
     // thread and those it creates afterwards.
-    confine_daemon(o, st, sockets, pidfile);
+    confine_daemon(o, st, own);
     std::unique_ptr<tunnel::Resolver> resolver;
     if (st.plan.target_addr.kind == net::Address::Kind::Host && !o.no_resolve)
         resolver = std::make_unique<tunnel::Resolver>(
@@ -451,9 +475,14 @@ int run_daemon(const DaemonOptions &o) {
         util::log_init("sealpiped", util::log_level(), true);
     lock_memory(); // after the fork: memory locks are not inherited
 
-    const int status = serve(o, ctx, st, sockets, pidfile);
-    if (!pidfile.empty())
-        ::unlink(pidfile.c_str());
+    OwnFiles own;
+    own.pidfile = own.remover.add(pidfile);
+    own.socket = own.remover.add(sockets.unix_path);
+    if (st.status_addr && st.status_addr->is_unix())
+        own.status_socket = own.remover.add(st.status_addr->to_string());
+    const int status = serve(o, ctx, st, sockets, own);
+    own.remove(own.pidfile);
+    own.remover.stop();
     log_info("exiting%s", status == EXIT_OK ? "" : " after aborting connections");
     return status;
 }

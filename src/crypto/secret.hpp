@@ -45,6 +45,11 @@ private:
     size_t capacity_ = 0;
 };
 
+// Wipe the bytes of every live SecureBuffer, leaving them allocated. For a
+// forked child that must not keep a copy of the keys (sys/remover.hpp's
+// helper); the process's own keys are useless afterwards.
+void wipe_all_secrets() noexcept;
+
 class Key32 {
 public:
     static constexpr size_t SIZE = 32;

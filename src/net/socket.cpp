@@ -99,13 +99,6 @@ UniqueFd listen_on(const SockAddr &addr, const ListenOptions &opts) {
     return fd;
 }
 
-bool remove_unix_socket(const std::string &path, unsigned long ino) {
-    struct stat st {};
-    if (::lstat(path.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode) || st.st_ino != ino)
-        return false;
-    return ::unlink(path.c_str()) == 0;
-}
-
 int connect_start(const SockAddr &target, const SockAddr *bind, int &err) noexcept {
     int fd = ::socket(target.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {

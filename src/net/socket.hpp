@@ -60,10 +60,6 @@ struct ListenOptions {
 // (never removed). Throws ListenError.
 UniqueFd listen_on(const SockAddr &addr, const ListenOptions &opts);
 
-// Remove the Unix socket file at ${path} if it is still the socket we
-// created (same inode as ${ino}). Best effort; returns false on failure.
-bool remove_unix_socket(const std::string &path, unsigned long ino);
-
 // Begin a non-blocking connect to ${target}, binding to ${bind} first if
 // given. Returns the fd (the connect may still be in progress: wait for
 // writability, then check socket_error()). Returns -1 and sets ${err} if

@@ -8,7 +8,8 @@
 //    privileges again (set-uid binaries, file capabilities);
 //  - Landlock: files become read-only and only the paths the policy names
 //    stay readable (key files and directories for reloads, the resolver's
-//    files); removal only in the directories of files we own; with network
+//    files); no removal (a helper removes our own files:
+//    sys/remover.hpp); with network
 //    rules (Linux >= 6.7), TCP connect only to the named ports;
 //  - a seccomp-bpf allow-list of the system calls the event loop, the
 //    workers, the resolver and logging make. Any other call is trapped: the
@@ -43,8 +44,10 @@ struct SandboxPolicy {
     // key directories. Symlinks are followed: the policy covers both the
     // path and where it leads. Missing paths are skipped.
     std::vector<std::string> read_paths;
-    // Directories in which files may be removed (the pidfile's, our Unix
-    // sockets'): Landlock grants removal per directory, not per file.
+    // Directories in which files may be removed: the removal helper's
+    // policy only (sys/remover.hpp), Landlock granting removal per
+    // directory, not per file. Empty for the daemon and the client, whose
+    // unlink then fails (EPERM).
     std::vector<std::string> remove_dirs;
     // TCP ports that connect(2) may reach (the target's, 53 for DNS).
     std::vector<uint16_t> connect_ports;
@@ -87,8 +90,13 @@ public:
 // earlier layer was applied.
 SandboxReport apply_sandbox(const SandboxPolicy &policy, SandboxMode mode);
 
+// Whether apply_sandbox(..., ${mode}) takes the right to remove files
+// away, so that the daemon needs its removal helper (sys/remover.hpp):
+// Linux unless Off; nowhere else.
+bool sandbox_limits_removal(SandboxMode mode) noexcept;
+
 // Test builds only (SEALPIPE_TEST_HOOKS): attempt the forbidden action
-// ${what} ("open" /etc/shadow, "open:PATH", "exec" /bin/sh, "connect:PORT" on
+// ${what} ("open" /etc/shadow, "open:PATH", "remove:PATH", "exec" /bin/sh, "connect:PORT" on
 // 127.0.0.1, "ptrace" the parent) and return what happened, for
 // tests/e2e/34-sandbox.sh. In a confined process "exec" and "ptrace" do
 // not return. Returns "" for an unknown ${what}, or in a release build.

@@ -32,6 +32,12 @@ std::string sandbox_canary(const std::string &what) {
         ::close(fd);
         return "open " + path + ": ALLOWED";
     }
+    if (what.rfind("remove:", 0) == 0) {
+        const std::string path = what.substr(7);
+        if (::unlink(path.c_str()) != 0)
+            return "remove " + path + ": refused (" + util::errno_string(errno) + ")";
+        return "remove " + path + ": ALLOWED";
+    }
     if (what == "exec") {
         char *const argv[] = {const_cast<char *>("sh"), const_cast<char *>("-c"),
                               const_cast<char *>("true"), nullptr};

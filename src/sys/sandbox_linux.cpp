@@ -267,7 +267,7 @@ void install_trap_handler(const SandboxPolicy &policy) {
 // libsodium's locked allocations for reloaded keys), key reloads (open,
 // read, stat, directory listing), the resolver thread (glibc's DNS client,
 // netlink for AI_ADDRCONFIG), logging (stderr, /dev/log), sd_notify, and
-// the exit path (unlinking the pidfile and Unix sockets).
+// reaping the removal helper (sys/remover.hpp) at exit.
 const char *const ALLOWED[] = {
     // files and descriptors
     "read",
@@ -288,9 +288,8 @@ const char *const ALLOWED[] = {
     "access",
     "faccessat",
     "faccessat2",
-    "unlink",
-    "unlinkat",
     "dup",
+    "wait4",
     // sockets (open, openat, fcntl, mmap, mprotect, socket, clone, ioctl,
     // kill and tgkill are added with argument checks: apply_seccomp)
     "socketpair",
@@ -460,6 +459,10 @@ void apply_seccomp(const SandboxPolicy &policy, SandboxReport &report) {
                                       arg_is(2, SCMP_CMP_EQ, NETLINK_ROUTE)};
         add(ctx, SCMP_ACT_ALLOW, "socket", 2, route);
         add_file_rules(ctx);
+        // Removal: only the removal helper's policy names directories
+        // (sys/remover.hpp); anyone else's unlink fails with EPERM.
+        for (const char *name : {"unlink", "unlinkat"})
+            add(ctx, policy.remove_dirs.empty() ? SCMP_ACT_ERRNO(EPERM) : SCMP_ACT_ALLOW, name);
         // ioctl: what libevent and stdio ask (bytes readable, non-blocking,
         // "is this a terminal"); nothing that reaches a device.
         for (unsigned long req : {FIONREAD, FIONBIO, TCGETS}) {
@@ -492,6 +495,10 @@ std::string SandboxReport::describe() const {
     if (seccomp)
         add_part("seccomp allow-list");
     return s.empty() ? "nothing" : s;
+}
+
+bool sandbox_limits_removal(SandboxMode mode) noexcept {
+    return mode != SandboxMode::Off;
 }
 
 SandboxReport apply_sandbox(const SandboxPolicy &policy, SandboxMode mode) {

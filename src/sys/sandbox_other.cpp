@@ -33,6 +33,10 @@ std::string SandboxReport::describe() const {
     return no_new_privs ? "no new privileges" : "nothing";
 }
 
+bool sandbox_limits_removal(SandboxMode) noexcept {
+    return false; // no new privileges takes nothing from the file system
+}
+
 SandboxReport apply_sandbox(const SandboxPolicy &, SandboxMode mode) {
     SandboxReport report;
     if (mode == SandboxMode::Off) {

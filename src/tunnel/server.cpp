@@ -5,6 +5,7 @@
 #include "util/log.hpp"
 
 #include <thread>
+#include <utility>
 
 namespace sealpipe::tunnel {
 
@@ -32,12 +33,11 @@ event_base *Server::loop() noexcept {
     return workers_.front()->base();
 }
 
-void Server::listen(net::UniqueFd listener, std::string unix_path, unsigned long unix_ino) {
+void Server::listen(net::UniqueFd listener, std::function<void()> on_close) {
     listen_fd_ = std::move(listener);
     // Accepted sockets inherit these: set once here, not per connection.
     net::set_listener_stream_options(listen_fd_.get(), ctx_.cfg.keepalive);
-    unix_path_ = std::move(unix_path);
-    unix_ino_ = unix_ino;
+    on_listener_closed_ = std::move(on_close);
     for (auto &w : workers_)
         w->listen(listen_fd_.get());
 }
@@ -49,10 +49,8 @@ void Server::close_listener() {
     for (auto &w : workers_)
         w->run_sync([&w] { w->stop_listening(); });
     listen_fd_.reset();
-    if (!unix_path_.empty()) {
-        net::remove_unix_socket(unix_path_, unix_ino_);
-        unix_path_.clear();
-    }
+    if (auto fn = std::exchange(on_listener_closed_, nullptr))
+        fn();
 }
 
 uint64_t Server::adopt(net::UniqueFd plaintext, std::string peer) {

@@ -44,10 +44,10 @@ public:
     // status server. Opaque outside tunnel/.
     event_base *loop() noexcept;
 
-    // Accept on ${listener} from every worker. ${unix_path} (and its inode
-    // ${unix_ino}) names a socket file of ours, removed when the listener
-    // closes.
-    void listen(net::UniqueFd listener, std::string unix_path = {}, unsigned long unix_ino = 0);
+    // Accept on ${listener} from every worker. ${on_close} runs once the
+    // listener is closed (a drain, or the end): the daemon removes its Unix
+    // socket file then, so that a new instance can take the address.
+    void listen(net::UniqueFd listener, std::function<void()> on_close = {});
 
     // The client: tunnel ${plaintext}, an already connected socket, on the
     // main worker. Returns the connection's id.
@@ -81,8 +81,7 @@ private:
     Context &ctx_;
     std::vector<std::unique_ptr<Worker>> workers_;
     net::UniqueFd listen_fd_;
-    std::string unix_path_;
-    unsigned long unix_ino_ = 0;
+    std::function<void()> on_listener_closed_;
     bool draining_ = false;
     bool forced_ = false;
     uint64_t drain_timeout_ms_ = 0;

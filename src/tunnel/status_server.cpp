@@ -8,7 +8,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 namespace sealpipe::tunnel {
@@ -34,15 +33,10 @@ struct StatusServer::Client {
     size_t sent = 0;
 };
 
-StatusServer::StatusServer(event_base *base, net::UniqueFd listener, const net::SockAddr &addr,
-                           Handler handler)
-    : base_(base), handler_(std::move(handler)), fd_(std::move(listener)) {
-    if (addr.is_unix()) {
-        unix_path_ = addr.to_string();
-        struct stat st {};
-        if (::stat(unix_path_.c_str(), &st) == 0)
-            unix_ino_ = st.st_ino;
-    }
+StatusServer::StatusServer(event_base *base, net::UniqueFd listener, Handler handler,
+                           std::function<void()> on_close)
+    : base_(base), handler_(std::move(handler)), fd_(std::move(listener)),
+      on_close_(std::move(on_close)) {
     ev_ = event_new(base_, fd_.get(), EV_READ | EV_PERSIST, &StatusServer::on_accept, this);
     event_add(ev_, nullptr);
 }
@@ -55,8 +49,8 @@ StatusServer::~StatusServer() {
     }
     event_free(ev_);
     fd_.reset();
-    if (!unix_path_.empty())
-        net::remove_unix_socket(unix_path_, unix_ino_);
+    if (on_close_)
+        on_close_();
 }
 
 void StatusServer::on_accept(int fd, short, void *arg) noexcept {

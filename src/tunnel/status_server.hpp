@@ -31,10 +31,11 @@ class StatusServer {
 public:
     using Handler = std::function<HttpResponse(const std::string &path)>;
 
-    // Serve on ${listener}, a listening socket bound to ${addr} (bound early,
-    // before daemonizing, so errors reach the launcher), on ${base}.
-    StatusServer(event_base *base, net::UniqueFd listener, const net::SockAddr &addr,
-                 Handler handler);
+    // Serve on ${listener}, a listening socket (bound early, before
+    // daemonizing, so errors reach the launcher), on ${base}. ${on_close}
+    // runs once the listener is closed (the daemon removes a Unix socket).
+    StatusServer(event_base *base, net::UniqueFd listener, Handler handler,
+                 std::function<void()> on_close = {});
     ~StatusServer();
     StatusServer(const StatusServer &) = delete;
     StatusServer &operator=(const StatusServer &) = delete;
@@ -52,8 +53,7 @@ private:
     event_base *base_;
     Handler handler_;
     net::UniqueFd fd_;
-    std::string unix_path_;
-    unsigned long unix_ino_ = 0;
+    std::function<void()> on_close_;
     struct event *ev_ = nullptr;
     std::vector<Client *> clients_;
 };

@@ -7,7 +7,10 @@
 #   NoNewPrivs: 1 and Seccomp: 2 (a filter);
 # - confined, the tunnel carries data intact, reloads a key file rewritten
 #   in place and a key directory that gained a key, serves --status, and
-#   removes its pidfile and Unix socket at exit;
+#   removes its pidfile and Unix socket at exit, through a confined helper
+#   (issue 25 item 4): the daemon itself cannot remove a file beside its
+#   pidfile (EPERM, from seccomp), and the helper leaves a file that has
+#   replaced the pidfile;
 # - Landlock grants the key files themselves, not their directories
 #   (issue 25 item 4): a file beside -e's key file cannot be opened, and a
 #   key file replaced by rename (a new inode) is not read on reload (the
@@ -47,6 +50,29 @@ other_port=${other##*:}
 
 status_of() { # PID FIELD
     sed -n "s/^$2:[[:space:]]*//p" "/proc/$1/status"
+}
+
+# mem_has PID HEX: how many of PID's readable mappings (up to 1 GiB each:
+# not a sanitizer's shadow) hold the bytes HEX. Root reads any process's
+# memory, non-dumpable ones included.
+mem_has() {
+    python3 - "$1" "$2" << 'PY'
+import sys
+pid, needle = sys.argv[1], bytes.fromhex(sys.argv[2])
+found = 0
+with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
+    for line in maps:
+        span, perms = line.split()[:2]
+        lo, hi = (int(x, 16) for x in span.split("-"))
+        if perms[0] != "r" or hi - lo > 1 << 30:
+            continue
+        try:
+            mem.seek(lo)
+            found += needle in mem.read(hi - lo)
+        except (OSError, ValueError, OverflowError):
+            pass
+print(found)
+PY
 }
 
 roundtrip() { # WHEN ADDR: 1 MiB through ADDR, checksums compared
@@ -127,15 +153,48 @@ log_has d "sandbox canary: mmap PROT_EXEC: refused \(Operation not permitted\)" 
 roundtrip "after the canaries" "$e"
 pass "open /etc/shadow and connect to another port are refused (Landlock), an open for writing and an executable mapping too (seccomp); the daemon carries on"
 
-# 4. Unix socket and pidfile removed at exit, under confinement.
+# 4. Its own files, and nothing else (issue 25 item 4): the confined
+# daemon may remove nothing; its removal helper, a confined child holding
+# one descriptor and no copy of the keys (its memory is searched), removes the pidfile and the Unix
+# socket at exit, but never a file that has replaced one of them.
 u="$T/u.sock"
-start_daemon u -e -s "$u" -t "$d" -k "$T/e.key"
+echo keep > "$T/beside-pid"
+SEALPIPE_TEST_SANDBOX_CANARY="remove:$T/beside-pid" \
+    start_daemon u -e -s "$u" -t "$d" -k "$T/e.key"
 [ -S "$u" ] || fail "no Unix socket $u"
+upid=$(cat "$T/u.pid")
+helper=$(ps -o pid= --ppid "$upid" | tr -d ' ')
+[ -n "$helper" ] || fail "the confined daemon has no removal helper"
+[ "$(status_of "$helper" Seccomp)" = 2 ] && [ "$(status_of "$helper" NoNewPrivs)" = 1 ] \
+    || fail "the removal helper is not confined: $(grep -E 'Seccomp|NoNewPrivs' "/proc/$helper/status")"
+[ "$(fd_count "$helper")" -eq 4 ] || fail "the removal helper holds more than stdio and its socket: $(ls -l "/proc/$helper/fd")"
+# spiped's K, SHA-256 of the key file, lives in the daemon's guarded memory
+# (the control); the helper has wiped its copy.
+k=$(sha256sum "$T/e.key" | cut -c1-64)
+[ "$(mem_has "$upid" "$k")" -ge 1 ] || fail "the control failed: no key in the daemon's memory"
+[ "$(mem_has "$helper" "$k")" -eq 0 ] || fail "the removal helper keeps a copy of the key"
+kill -USR2 "$upid"
+wait_for log_has u "sandbox canary: remove "
+log_has u "sandbox canary: remove $T/beside-pid: refused \(Operation not permitted\)" \
+    || fail "the confined daemon could remove a file beside its pidfile: $(grep canary "$T/u.log")"
+[ -e "$T/beside-pid" ] || fail "a file beside the pidfile was removed"
 stop_daemon u
 [ ! -e "$u" ] || fail "the confined daemon left its Unix socket behind"
 [ ! -e "$T/u.pid" ] || fail "the confined daemon left its pidfile behind"
+! alive "$helper" || fail "the removal helper outlived the daemon"
 ! log_has u "forbidden system call" || fail "exit: $(grep forbidden "$T/u.log")"
-pass "a confined daemon removes its Unix socket and pidfile at exit"
+# A pidfile replaced while the daemon ran (another instance's, say) stays.
+start_daemon r -e -s "$T/r.sock" -t "$d" -k "$T/e.key"
+rpid=$(cat "$T/r.pid")
+echo "$rpid" > "$T/r.pid.new"
+mv "$T/r.pid.new" "$T/r.pid"
+stop_daemon r
+[ -e "$T/r.pid" ] || fail "the removal helper removed a pidfile that had replaced the daemon's"
+log_has r "not removing $T/r.pid: another file has replaced ours since start-up" \
+    || fail "no log line for the replaced pidfile: $(tail -n 3 "$T/r.log")"
+[ ! -e "$T/r.sock" ] || fail "the Unix socket of r stayed"
+rm -f "$T/r.pid"
+pass "a confined daemon cannot remove a file beside its pidfile; its confined helper, without the keys, removes exactly its Unix socket and pidfile at exit, never a replacement, and ends with it"
 
 # 5. The canaries that seccomp kills: a log line, then SIGSYS.
 for what in exec ptrace fcntl-setown netlink-audit; do
