@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "app/client.hpp"
 #include "app/confine.hpp"
+#include "app/defaults.hpp"
 #include "app/exit_codes.hpp"
 #include "app/setup.hpp"
 #include "crypto/keyfile.hpp"
@@ -181,6 +182,7 @@ int configure(const ClientOptions &o, tunnel::Context &ctx) {
     c.connect_timeout_ms = c.handshake_timeout_ms = static_cast<uint64_t>(o.timeout_s * 1000 + 0.5);
     c.heartbeat_s = static_cast<uint16_t>(o.heartbeat_s);
     c.keepalive = !o.no_keepalive;
+    c.rekey = rekey_limits();
     if (o.protocol == "spiped")
         c.protocol = &tunnel::spiped_protocol();
     c.handshake.fs_policy = o.fast         ? proto::FsPolicy::Refuse

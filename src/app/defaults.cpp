@@ -3,6 +3,7 @@
 
 #include "config.h"
 
+#include <cstdint>
 #include <cstdlib>
 #include <stdexcept>
 #include <string_view>
@@ -22,7 +23,27 @@ constexpr Row ROWS[] = {SEALPIPE_NUMERIC_DEFAULTS(SEALPIPE_ROW){"--cipher", "aut
                         {"--sandbox", "auto"}};
 #undef SEALPIPE_ROW
 
+#if SEALPIPE_TEST_HOOKS
+uint64_t shortened(const char *name, uint64_t limit) {
+    const char *v = std::getenv(name);
+    if (v == nullptr || *v == '\0')
+        return limit;
+    char *end = nullptr;
+    const unsigned long long n = std::strtoull(v, &end, 10);
+    return *end == '\0' && n > 0 && n < limit ? n : limit;
+}
+#endif
+
 } // namespace
+
+proto::RekeyLimits rekey_limits() {
+    proto::RekeyLimits limits;
+#if SEALPIPE_TEST_HOOKS
+    limits.records = shortened("SEALPIPE_TEST_REKEY_RECORDS", limits.records);
+    limits.seconds = shortened("SEALPIPE_TEST_REKEY_SECONDS", limits.seconds);
+#endif
+    return limits;
+}
 
 std::string default_sandbox() {
 #if SEALPIPE_TEST_HOOKS

@@ -5,6 +5,8 @@
 // file to check that each man page states the same default.
 #pragma once
 
+#include "proto/limits.hpp"
+
 #include <cstddef>
 #include <string>
 
@@ -41,6 +43,12 @@ inline constexpr const char *SANDBOX = "auto";
 // test run can be made strict (make test: on) or lenient (the sanitizer and
 // valgrind runs: off) without touching every command line.
 std::string default_sandbox();
+
+// The rekey limits (DESIGN.md §6.2), the one place that reads a test
+// build's knobs for them: SEALPIPE_TEST_REKEY_RECORDS and
+// SEALPIPE_TEST_REKEY_SECONDS may shorten them, never lengthen them. A
+// release build returns the constants.
+proto::RekeyLimits rekey_limits();
 
 // ${text} with every "{default:--option}" replaced by that option's
 // default. An unknown option is a bug: it throws std::logic_error.

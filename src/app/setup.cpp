@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "app/setup.hpp"
+#include "app/defaults.hpp"
 #include "crypto/handshake.hpp"
 #include "crypto/keyfile.hpp"
 #include "crypto/sodium.hpp"
@@ -190,7 +191,8 @@ uint8_t cipher_mask(const std::string &name) {
         return proto::cipher_bit(proto::CipherId::ChaCha20Poly1305);
     if (!crypto::aes_gcm_available())
         throw std::invalid_argument("--cipher aes-256-gcm: this CPU cannot run AES-256-GCM in "
-                                    "hardware (libsodium needs AES-NI and PCLMUL); use auto");
+                                    "hardware (it needs AES-NI and PCLMULQDQ, and "
+                                    "$OPENSSL_ia32cap unset); use auto");
     return proto::cipher_bit(proto::CipherId::Aes256Gcm);
 }
 
@@ -232,6 +234,7 @@ Plan make_plan(const DaemonOptions &o) {
     c.handshake.clock_window_s = o.clock_window_s;
     c.keepalive = !o.no_keepalive;
     c.proxy_protocol = o.proxy_protocol;
+    c.rekey = rekey_limits();
     if (o.protocol == "spiped")
         c.protocol = &tunnel::spiped_protocol();
     c.handshake.fs_policy = o.fast         ? proto::FsPolicy::Refuse

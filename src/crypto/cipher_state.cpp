@@ -6,6 +6,7 @@
 #include <sodium.h>
 
 #include <climits>
+#include <cstdlib>
 #include <cstring>
 #include <new>
 #include <stdexcept>
@@ -15,13 +16,7 @@
 
 namespace sealpipe::crypto {
 
-static_assert(sizeof(crypto_aead_aes256gcm_state) == 512);
-static_assert(alignof(crypto_aead_aes256gcm_state) <= 16);
-
 namespace {
-crypto_aead_aes256gcm_state *aes(unsigned char *p) {
-    return reinterpret_cast<crypto_aead_aes256gcm_state *>(p);
-}
 EVP_CIPHER_CTX *evp(void *p) {
     return static_cast<EVP_CIPHER_CTX *>(p);
 }
@@ -96,6 +91,18 @@ void give_back_context(proto::CipherId c, EVP_CIPHER_CTX *ctx) noexcept {
 }
 } // namespace
 
+bool aes_gcm_available() noexcept {
+#if defined(__x86_64__)
+    // The same CPUID bits OpenSSL dispatches on (AES-NI: leaf 1 ECX bit 25;
+    // PCLMULQDQ: bit 1), unless the operator masks them from it.
+    static const bool fast = __builtin_cpu_supports("aes") && __builtin_cpu_supports("pclmul") &&
+                             std::getenv("OPENSSL_ia32cap") == nullptr;
+    return fast;
+#else
+    return false;
+#endif
+}
+
 namespace detail {
 
 // OpenSSL loads its providers and configuration on first use: here, at
@@ -123,10 +130,8 @@ void init_record_aead() {
 
 } // namespace detail
 
-CipherState::CipherState(proto::CipherId cipher, const Key32 &key, Backend backend) noexcept
-    : cipher_(cipher), backend_(backend), valid_(true), key_(key) {
-    load_key();
-}
+CipherState::CipherState(proto::CipherId cipher, const Key32 &key) noexcept
+    : cipher_(cipher), valid_(true), key_(key) {}
 
 CipherState::~CipherState() {
     clear();
@@ -140,51 +145,36 @@ CipherState &CipherState::operator=(CipherState &&other) noexcept {
     if (this != &other) {
         clear();
         cipher_ = other.cipher_;
-        backend_ = other.backend_;
         valid_ = other.valid_;
         n_ = other.n_;
         since_rekey_ = other.since_rekey_;
         key_ = other.key_;
         // The expanded key moves with it.
         evp_ = std::exchange(other.evp_, nullptr);
-        aes_state_ = std::exchange(other.aes_state_, nullptr);
         other.clear();
     }
     return *this;
 }
 
-// Expand ${key_} into the backend's state: the EVP context if it is
-// active (otherwise activation does it), or libsodium's AES-GCM state.
+// Expand ${key_} into the EVP context if it is active (otherwise
+// activation does it).
 void CipherState::load_key() noexcept {
-    if (backend_ == Backend::Evp) {
-        if (evp_ != nullptr &&
-            EVP_CipherInit_ex(evp(evp_), nullptr, nullptr, key_.data(), nullptr, ENCRYPT) != 1)
-            park(); // the next seal or open tries again
-        return;
-    }
-    if (cipher_ == proto::CipherId::Aes256Gcm) {
-        if (aes_state_ == nullptr)
-            aes_state_ = static_cast<unsigned char *>(::operator new (
-                sizeof(crypto_aead_aes256gcm_state), std::align_val_t{16}, std::nothrow));
-        if (aes_state_ == nullptr) {
-            clear();
-            return;
-        }
-        crypto_aead_aes256gcm_beforenm(aes(aes_state_), key_.data());
-    }
+    if (evp_ != nullptr &&
+        EVP_CipherInit_ex(evp(evp_), nullptr, nullptr, key_.data(), nullptr, ENCRYPT) != 1)
+        park(); // the next seal or open tries again
 }
 
 bool CipherState::ensure_evp() noexcept {
     if (evp_ != nullptr)
         return true;
-    if (!valid_ || backend_ != Backend::Evp)
+    if (!valid_)
         return false;
     evp_ = take_context(cipher_, key_.data());
     return evp_ != nullptr;
 }
 
 void CipherState::activate() {
-    if (backend_ == Backend::Evp && valid_ && !ensure_evp())
+    if (valid_ && !ensure_evp())
         throw std::bad_alloc();
 }
 
@@ -194,10 +184,6 @@ void CipherState::park() noexcept {
 
 void CipherState::clear() noexcept {
     park();
-    if (aes_state_ != nullptr) {
-        sodium_memzero(aes_state_, sizeof(crypto_aead_aes256gcm_state));
-        ::operator delete (std::exchange(aes_state_, nullptr), std::align_val_t{16});
-    }
     key_.clear();
     valid_ = false;
     n_ = 0;
@@ -243,17 +229,8 @@ bool CipherState::seal(std::span<const uint8_t> ad, uint8_t *msg, size_t len) no
         return false;
     uint8_t nonce[12];
     detail::noise_nonce(cipher_, n_, nonce);
-    unsigned long long clen = 0;
-    if (backend_ == Backend::Evp) {
-        if (!ensure_evp() || !seal_evp(ad, msg, len, nonce))
-            return false;
-    } else if (cipher_ == proto::CipherId::Aes256Gcm) {
-        crypto_aead_aes256gcm_encrypt_afternm(msg, &clen, msg, len, ad.data(), ad.size(), nullptr,
-                                              nonce, aes(aes_state_));
-    } else {
-        crypto_aead_chacha20poly1305_ietf_encrypt(msg, &clen, msg, len, ad.data(), ad.size(),
-                                                  nullptr, nonce, key_.data());
-    }
+    if (!ensure_evp() || !seal_evp(ad, msg, len, nonce))
+        return false;
     ++n_;
     ++since_rekey_;
     return true;
@@ -264,18 +241,7 @@ bool CipherState::open(std::span<const uint8_t> ad, uint8_t *ct, size_t ct_len) 
         return false;
     uint8_t nonce[12];
     detail::noise_nonce(cipher_, n_, nonce);
-    unsigned long long mlen = 0;
-    int rc;
-    if (backend_ == Backend::Evp) {
-        rc = ensure_evp() && open_evp(ad, ct, ct_len - proto::TAG_LEN, nonce) ? 0 : -1;
-    } else if (cipher_ == proto::CipherId::Aes256Gcm) {
-        rc = crypto_aead_aes256gcm_decrypt_afternm(ct, &mlen, nullptr, ct, ct_len, ad.data(),
-                                                   ad.size(), nonce, aes(aes_state_));
-    } else {
-        rc = crypto_aead_chacha20poly1305_ietf_decrypt(ct, &mlen, nullptr, ct, ct_len, ad.data(),
-                                                       ad.size(), nonce, key_.data());
-    }
-    if (rc != 0) {
+    if (!ensure_evp() || !open_evp(ad, ct, ct_len - proto::TAG_LEN, nonce)) {
         sodium_memzero(ct, ct_len - proto::TAG_LEN);
         return false;
     }

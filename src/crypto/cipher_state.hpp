@@ -6,8 +6,9 @@
 // Records are sealed and opened by OpenSSL's EVP implementations of
 // AES-256-GCM and ChaCha20-Poly1305 (VAES, AVX-512 and VPCLMULQDQ where the
 // CPU has them: about twice libsodium 1.0.18's speed here, see hsbench).
-// libsodium's implementations of the same AEADs remain as Backend::Sodium,
-// the reference the unit tests compare every record against byte for byte.
+// One implementation: a second one, over libsodium, lives with the tests
+// (tests/reference/aead.hpp), which compare every record against it byte
+// for byte, and the bench, which compares their speed.
 //
 // Thread-safety: none; a CipherState belongs to one connection, which
 // belongs to one event loop.
@@ -15,7 +16,6 @@
 
 #include "crypto/secret.hpp"
 #include "proto/constants.hpp"
-#include "proto/limits.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -27,16 +27,10 @@ class CipherState {
 public:
     // An unusable state; seal() and open() fail until assigned.
     CipherState() noexcept = default;
-    enum class Backend : uint8_t {
-        Evp,    // OpenSSL's EVP: the default
-        Sodium, // libsodium: the reference implementation
-    };
     // Use ${key} with ${cipher}. The caller must only pass Aes256Gcm if
     // aes_gcm_available(). The key schedule is expanded once per activation
-    // (an EVP context, rekeyed in place), not per record. With
-    // Backend::Sodium, an invalid state (valid() is false) if memory for the
-    // AES-GCM state cannot be had.
-    CipherState(proto::CipherId cipher, const Key32 &key, Backend backend = Backend::Evp) noexcept;
+    // (an EVP context, rekeyed in place), not per record.
+    CipherState(proto::CipherId cipher, const Key32 &key) noexcept;
     ~CipherState();
     CipherState(const CipherState &) = delete;
     CipherState &operator=(const CipherState &) = delete;
@@ -55,11 +49,11 @@ public:
     // plaintext and leaves the counter alone.
     bool open(std::span<const uint8_t> ad, uint8_t *ct, size_t ct_len) noexcept;
 
-    // Backend::Evp: an EVP context holds about 1.2 KiB of expanded key, so
-    // it is held only while the direction is active. activate() makes sure
+    // An EVP context holds about 1.2 KiB of expanded key, so it is held
+    // only while the direction is active. activate() makes sure
     // it exists (throws std::bad_alloc if it cannot be had); park() frees
     // it (wiped) while the key stays. seal() and open() activate by
-    // themselves when needed, failing if they cannot. No-ops for Sodium.
+    // themselves when needed, failing if they cannot.
     void activate();
     void park() noexcept;
     // True while an EVP context is held.
@@ -69,13 +63,9 @@ public:
     // The counter continues; the old key is wiped.
     void rekey() noexcept;
 
-    // True once rekey_limits().records records (REKEY_AFTER_RECORDS) were
-    // processed under this key.
-    bool rekey_due() const noexcept { return since_rekey_ >= proto::rekey_limits().records; }
     // Records sealed or opened under the current key.
     uint64_t records_under_key() const noexcept { return since_rekey_; }
     bool valid() const noexcept { return valid_; }
-    Backend backend() const noexcept { return backend_; }
     proto::CipherId cipher() const noexcept { return cipher_; }
     uint64_t counter() const noexcept { return n_; }
 
@@ -94,17 +84,13 @@ private:
                   const uint8_t *nonce) noexcept;
 
     proto::CipherId cipher_ = proto::CipherId::ChaCha20Poly1305;
-    Backend backend_ = Backend::Evp;
     bool valid_ = false;
     uint64_t n_ = 0;
     uint64_t since_rekey_ = 0;
     Key32 key_;
-    // Backend::Evp: the EVP_CIPHER_CTX, kept opaque so that OpenSSL's
-    // headers stay inside src/crypto/*.cpp.
+    // The EVP_CIPHER_CTX, kept opaque so that OpenSSL's headers stay
+    // inside src/crypto/*.cpp.
     void *evp_ = nullptr;
-    // Backend::Sodium with AES-256-GCM: crypto_aead_aes256gcm_state (512
-    // bytes, 16-byte aligned), allocated only for that backend.
-    unsigned char *aes_state_ = nullptr;
 };
 
 } // namespace sealpipe::crypto

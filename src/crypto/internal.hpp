@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: BSD-2-Clause
-// Primitives shared by the files of src/crypto/ and by nothing else: HMAC and
-// HKDF over SHA-256, the Noise AEAD nonce encodings, and X25519. Bytes in,
-// bytes out; no I/O, no logging.
+// Primitives shared by the files of src/crypto/: HMAC and HKDF over
+// SHA-256, the Noise AEAD nonce encodings, and X25519. Bytes in, bytes out;
+// no I/O, no logging. Outside src/crypto/ only the code that checks them
+// includes this (tests/unit's vector tests, tests/fuzz, bench/tools/
+// hsbench): no program code, which tests/lint/layering.sh enforces.
 #pragma once
 
 #include "proto/constants.hpp"

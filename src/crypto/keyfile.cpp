@@ -3,6 +3,7 @@
 #include "crypto/internal.hpp"
 #include "crypto/noise.hpp"
 #include "proto/constants.hpp"
+#include "util/log.hpp"
 
 #include <sodium.h>
 
@@ -22,10 +23,6 @@ std::string dd_hint(const std::string &path, bool regular) {
     const std::string target = regular ? path : "FILE";
     return "create one with: dd if=/dev/urandom of=" + target + " bs=32 count=1 && chmod 0400 " +
            target;
-}
-
-std::string errno_text(int err) {
-    return std::strerror(err);
 }
 
 struct FdCloser {
@@ -128,12 +125,12 @@ Psk load_key_file(const std::string &path, const KeyLoadOptions &opts) {
     int fd = is_stdin ? STDIN_FILENO
                       : ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0)
-        throw KeyFileError("cannot open key file " + path + ": " + errno_text(errno));
+        throw KeyFileError("cannot open key file " + path + ": " + util::errno_string(errno));
     FdCloser closer{fd, !is_stdin};
 
     struct stat st {};
     if (::fstat(fd, &st) != 0)
-        throw KeyFileError("cannot stat key file " + path + ": " + errno_text(errno));
+        throw KeyFileError("cannot stat key file " + path + ": " + util::errno_string(errno));
     // A named key file must be a regular file: a FIFO or a device can
     // block, change between reads, or be anyone's. Standard input (-k -)
     // may be a pipe or a terminal.
@@ -170,7 +167,7 @@ Psk load_key_file(const std::string &path, const KeyLoadOptions &opts) {
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            throw KeyFileError("cannot read key file " + path + ": " + errno_text(errno));
+            throw KeyFileError("cannot read key file " + path + ": " + util::errno_string(errno));
         }
         if (n == 0)
             break;
@@ -210,12 +207,12 @@ void generate_key_file(const std::string &path) {
         if (errno == EEXIST)
             throw KeyFileError("refusing to overwrite existing file " + path +
                                ": remove it first if you really want a new key");
-        throw KeyFileError("cannot create key file " + path + ": " + errno_text(errno));
+        throw KeyFileError("cannot create key file " + path + ": " + util::errno_string(errno));
     }
     FdCloser closer{fd, true};
     // The umask may have narrowed the mode further; make it exactly 0400.
     if (::fchmod(fd, 0400) != 0)
-        throw KeyFileError("cannot set mode 0400 on " + path + ": " + errno_text(errno));
+        throw KeyFileError("cannot set mode 0400 on " + path + ": " + util::errno_string(errno));
     uint8_t key[proto::KEY_LEN];
     randombytes_buf(key, sizeof key);
     size_t off = 0;
@@ -227,7 +224,7 @@ void generate_key_file(const std::string &path) {
             int err = errno;
             sodium_memzero(key, sizeof key);
             ::unlink(path.c_str());
-            throw KeyFileError("cannot write key file " + path + ": " + errno_text(err));
+            throw KeyFileError("cannot write key file " + path + ": " + util::errno_string(err));
         }
         off += static_cast<size_t>(n);
     }
@@ -235,7 +232,7 @@ void generate_key_file(const std::string &path) {
     if (::fsync(fd) != 0) {
         int err = errno;
         ::unlink(path.c_str());
-        throw KeyFileError("cannot sync key file " + path + ": " + errno_text(err));
+        throw KeyFileError("cannot sync key file " + path + ": " + util::errno_string(err));
     }
 }
 

@@ -35,10 +35,6 @@ bool equal_ct(std::span<const uint8_t> a, std::span<const uint8_t> b) noexcept {
     return sodium_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-bool aes_gcm_available() noexcept {
-    return crypto_aead_aes256gcm_is_available() == 1;
-}
-
 uint64_t x25519_operation_count() noexcept {
     return g_x25519_ops.load(std::memory_order_relaxed);
 }

@@ -25,8 +25,11 @@ void wipe(void *p, size_t len) noexcept;
 // the lengths differ (the length itself is not secret).
 bool equal_ct(std::span<const uint8_t> a, std::span<const uint8_t> b) noexcept;
 
-// True if this CPU runs libsodium's AES-256-GCM (AES-NI and PCLMUL on
-// x86-64 with libsodium 1.0.18). DESIGN.md §4.2.
+// True if OpenSSL's EVP runs AES-256-GCM fast and in constant time on this
+// CPU, so that it may be offered (DESIGN.md §4.2): x86-64 with AES-NI and
+// PCLMULQDQ, and no $OPENSSL_ia32cap masking CPU features from OpenSSL.
+// Elsewhere false: ChaCha20-Poly1305 only. (Defined in cipher_state.cpp,
+// beside the EVP code it speaks for.)
 bool aes_gcm_available() noexcept;
 
 // Number of X25519 operations (key generation and DH) performed by this

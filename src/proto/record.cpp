@@ -17,17 +17,23 @@ const char *to_string(RecordError e) noexcept {
     return "unknown record error";
 }
 
-size_t seal_record(crypto::CipherState &cs, RecordType type, uint8_t *rec,
-                   size_t body_len) noexcept {
+size_t frame_record(RecordType type, uint8_t *rec, size_t body_len) noexcept {
     const size_t ct_len = RECORD_TYPE_LEN + body_len + TAG_LEN;
     rec[0] = static_cast<uint8_t>(ct_len >> 8);
     rec[1] = static_cast<uint8_t>(ct_len);
     rec[RECORD_HEADER_LEN] = static_cast<uint8_t>(type);
-    // The length field is the associated data (DESIGN.md §5.1).
-    if (!cs.seal(std::span<const uint8_t>(rec, RECORD_HEADER_LEN), rec + RECORD_HEADER_LEN,
-                 RECORD_TYPE_LEN + body_len))
+    return ct_len;
+}
+
+size_t record_ct_len(const uint8_t *data, size_t avail, RecordError &err) noexcept {
+    if (avail < RECORD_HEADER_LEN)
         return 0;
-    return RECORD_HEADER_LEN + ct_len;
+    const size_t ct_len = static_cast<size_t>(data[0]) << 8 | data[1];
+    if (ct_len < RECORD_CT_MIN || ct_len > RECORD_CT_MAX) {
+        err = RecordError::BadLength;
+        return 0;
+    }
+    return ct_len;
 }
 
 namespace {
@@ -49,96 +55,53 @@ bool known_type(uint8_t t) {
 }
 } // namespace
 
-DecodeStatus decode_record(crypto::CipherState &cs, uint8_t *data, size_t avail, Record &out,
-                           RecordError &err) noexcept {
-    err = RecordError::None;
-    if (avail < RECORD_HEADER_LEN)
-        return DecodeStatus::NeedMore;
-    const size_t ct_len = static_cast<size_t>(data[0]) << 8 | data[1];
-    if (ct_len < RECORD_CT_MIN || ct_len > RECORD_CT_MAX) {
-        err = RecordError::BadLength;
-        return DecodeStatus::Invalid;
-    }
-    if (avail < RECORD_HEADER_LEN + ct_len)
-        return DecodeStatus::NeedMore;
-    uint8_t *ct = data + RECORD_HEADER_LEN;
-    if (!cs.open(std::span<const uint8_t>(data, RECORD_HEADER_LEN), ct, ct_len)) {
-        err = RecordError::BadTag;
-        return DecodeStatus::Invalid;
-    }
-    // Only authenticated bytes are interpreted from here on.
+bool parse_record(uint8_t *ct, size_t ct_len, Record &out, RecordError &err) noexcept {
     const uint8_t type = ct[0];
     const size_t body_len = ct_len - RECORD_TYPE_LEN - TAG_LEN;
     if (!known_type(type)) {
         err = RecordError::BadType;
-        return DecodeStatus::Invalid;
+        return false;
     }
     out.type = static_cast<RecordType>(type);
     if (!body_size_ok(out.type, body_len)) {
         err = RecordError::BadBody;
-        return DecodeStatus::Invalid;
+        return false;
     }
     out.body = ct + RECORD_TYPE_LEN;
     out.body_len = body_len;
     out.wire_len = RECORD_HEADER_LEN + ct_len;
-    return DecodeStatus::Record;
+    return true;
 }
 
-DecodeStatus RecordReader::next(uint8_t *data, size_t avail, Record &out, RecordError &err,
-                                uint64_t now_seconds) noexcept {
-    if (reset_received_) {
-        err = RecordError::BadOrder;
-        return DecodeStatus::Invalid;
-    }
-    DecodeStatus st = decode_record(cs_, data, avail, out, err);
-    if (st != DecodeStatus::Record)
-        return st;
-    // DESIGN.md §6.2: a peer that lets a key outlive its limits, with
-    // slack for records already in flight when the limit passed.
-    const RekeyLimits &lim = rekey_limits();
-    if (cs_.records_under_key() > REKEY_TOLERANCE * lim.records ||
-        (now_seconds > key_since_ && now_seconds - key_since_ > REKEY_TOLERANCE * lim.seconds)) {
-        err = RecordError::KeyTooOld;
-        return DecodeStatus::Invalid;
-    }
-    // DESIGN.md §5.3: order rules.
+bool key_too_old(const RekeyLimits &limits, uint64_t records_under_key, uint64_t key_since,
+                 uint64_t now_seconds) noexcept {
+    // With slack for records already in flight when the limit passed.
+    return records_under_key > REKEY_TOLERANCE * limits.records ||
+           (now_seconds > key_since && now_seconds - key_since > REKEY_TOLERANCE * limits.seconds);
+}
+
+RecordError RecordOrder::admit(RecordType type) noexcept {
     if (expect_confirm_) {
-        if (out.type != RecordType::Confirm) {
-            err = RecordError::BadOrder;
-            return DecodeStatus::Invalid;
-        }
+        if (type != RecordType::Confirm)
+            return RecordError::BadOrder;
         expect_confirm_ = false;
-        return st;
+        return RecordError::None;
     }
-    switch (out.type) {
-    case RecordType::Confirm: err = RecordError::BadOrder; return DecodeStatus::Invalid;
+    switch (type) {
+    case RecordType::Confirm: return RecordError::BadOrder;
     case RecordType::Data:
     case RecordType::Close:
-        if (close_received_) {
-            err = RecordError::BadOrder;
-            return DecodeStatus::Invalid;
-        }
-        if (out.type == RecordType::Close)
+        if (close_received_)
+            return RecordError::BadOrder;
+        if (type == RecordType::Close)
             close_received_ = true;
         break;
     case RecordType::Reset: reset_received_ = true; break;
     case RecordType::Rekey:
-        cs_.rekey();
-        key_since_ = now_seconds;
-        break;
     case RecordType::Ping:
     case RecordType::Pong: break;
     }
-    return st;
-}
-
-size_t RecordWriter::seal_rekey(uint8_t *rec, uint64_t now_seconds) noexcept {
-    size_t n = seal_record(cs_, RecordType::Rekey, rec, 0);
-    if (n == 0)
-        return 0;
-    cs_.rekey();
-    key_since_ = now_seconds;
-    return n;
+    return RecordError::None;
 }
 
 } // namespace sealpipe::proto

@@ -121,6 +121,27 @@ UserSpec parse_user_spec(const std::string &text) {
     return spec;
 }
 
+namespace {
+
+// A test build told SEALPIPE_TEST_KEEP_SAVED_ROOT drops the user the way a
+// buggy drop would: the canary for drop_privileges()'s final check
+// (tests/e2e/15-process-options.sh). Always false in a release build.
+bool keep_saved_root_for_tests() {
+#if SEALPIPE_TEST_HOOKS
+    return std::getenv("SEALPIPE_TEST_KEEP_SAVED_ROOT") != nullptr;
+#else
+    return false;
+#endif
+}
+
+// Set the real, effective and saved user ids to ${uid}; for the canary,
+// only the real and effective ones, so that setuid(0) works again.
+int set_user(uid_t uid) {
+    return keep_saved_root_for_tests() ? ::setresuid(uid, uid, 0) : ::setuid(uid);
+}
+
+} // namespace
+
 void drop_privileges(const UserSpec &spec) {
     if (spec.gid) {
         // Supplementary groups first, while we still may: the user's own
@@ -135,17 +156,7 @@ void drop_privileges(const UserSpec &spec) {
                               util::errno_string(errno));
     }
     if (spec.uid) {
-#if SEALPIPE_TEST_HOOKS
-        // The canary for the check below (tests/e2e/15-process-options.sh):
-        // a test build told to keep root as the saved user id drops only its
-        // real and effective ids, the way a buggy drop would, so that
-        // setuid(0) works again and the check must refuse to run.
-        if (std::getenv("SEALPIPE_TEST_KEEP_SAVED_ROOT") != nullptr) {
-            if (::setresuid(*spec.uid, *spec.uid, 0) != 0)
-                throw SystemError("test hook: setresuid: " + util::errno_string(errno));
-        } else
-#endif
-            if (::setuid(*spec.uid) != 0)
+        if (set_user(*spec.uid) != 0)
             throw SystemError("cannot change user for -u " + spec.text + ": " +
                               util::errno_string(errno));
         if (*spec.uid != 0 && (::setuid(0) == 0 || ::geteuid() == 0))

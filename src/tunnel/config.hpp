@@ -63,6 +63,7 @@ struct TunnelConfig {
     bool keepalive = true;                   // !-j
     bool proxy_protocol = false;             // --proxy-protocol (-d)
     const WireProtocol *protocol = nullptr;  // nullptr: sealpipe_protocol()
+    proto::RekeyLimits rekey;                // DESIGN.md §6.2 (shorter: test knobs, app/)
     crypto::HandshakeOptions handshake;      // fs policy and ciphers
     std::optional<net::SockAddr> bind;       // -b
 };

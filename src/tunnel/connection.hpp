@@ -108,6 +108,7 @@ private:
     void connect_failed();
     void handshake_io();
     void handshake_failed();
+    bool retry_once(const char *what);
     void answer_sent();
     void open_session();
     void pump();

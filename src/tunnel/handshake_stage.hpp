@@ -48,7 +48,9 @@ public:
     // handshake flood, or restarting, does (DESIGN.md §3.8).
     bool closed_before_answer() const noexcept { return in_len_ == 0 && peer_closed_; }
 
-    Session take_session(uint64_t now_s) { return driver_->take_session(now_s); }
+    Session take_session(uint64_t now_s, const proto::RekeyLimits &limits) {
+        return driver_->take_session(now_s, limits);
+    }
     // Bytes read past the last message: the start of the peer's records.
     std::span<const uint8_t> leftover() const noexcept {
         return {in_.data() + msg_len_, in_len_ - msg_len_};

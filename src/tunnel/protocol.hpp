@@ -17,8 +17,10 @@
 // and openers belong to one connection.
 #pragma once
 
+#include "crypto/cipher_state.hpp"
 #include "crypto/handshake.hpp"
 #include "proto/constants.hpp"
+#include "proto/limits.hpp"
 #include "proto/record.hpp"
 
 #include <cstddef>
@@ -142,7 +144,7 @@ public:
     // After ClockSkew: the peer's clock minus ours, in seconds.
     virtual int64_t clock_skew_s() const noexcept { return 0; }
     // After Done: the session (once).
-    virtual Session take_session(uint64_t now_s) = 0;
+    virtual Session take_session(uint64_t now_s, const proto::RekeyLimits &limits) = 0;
 };
 
 class WireProtocol {
@@ -165,8 +167,10 @@ inline constexpr const char *SPIPED_TRANSPORT_NAME = "spiped-aes-256-ctr-hmac-sh
 // Its record codec (DESIGN.md §5): a sealer and an opener whose key clocks
 // start at ${now_s}; with ${expect_confirm} (the responder), the opener
 // requires CONFIRM first.
-std::unique_ptr<RecordSealer> sealpipe_sealer(crypto::CipherState cs, uint64_t now_s);
+std::unique_ptr<RecordSealer> sealpipe_sealer(crypto::CipherState cs, uint64_t now_s,
+                                              const proto::RekeyLimits &limits = {});
 std::unique_ptr<RecordOpener> sealpipe_opener(crypto::CipherState cs, bool expect_confirm,
-                                              uint64_t now_s);
+                                              uint64_t now_s,
+                                              const proto::RekeyLimits &limits = {});
 
 } // namespace sealpipe::tunnel

@@ -14,7 +14,8 @@ using proto::HS_LENGTH_LEN;
 
 class SealpipeSealer final : public RecordSealer {
 public:
-    SealpipeSealer(crypto::CipherState cs, uint64_t now_s) : w_(std::move(cs), now_s) {}
+    SealpipeSealer(crypto::CipherState cs, uint64_t now_s, const proto::RekeyLimits &limits)
+        : w_(std::move(cs), now_s, limits) {}
     RecordLayout layout() const noexcept override {
         return {proto::RECORD_BODY_OFFSET, proto::RECORD_BODY_MAX, proto::RECORD_MAX,
                 proto::RECORD_OVERHEAD};
@@ -31,13 +32,14 @@ public:
     }
 
 private:
-    proto::RecordWriter w_;
+    proto::RecordWriter<crypto::CipherState> w_;
 };
 
 class SealpipeOpener final : public RecordOpener {
 public:
-    SealpipeOpener(crypto::CipherState cs, bool expect_confirm, uint64_t now_s)
-        : r_(std::move(cs), expect_confirm, now_s) {}
+    SealpipeOpener(crypto::CipherState cs, bool expect_confirm, uint64_t now_s,
+                   const proto::RekeyLimits &limits)
+        : r_(std::move(cs), expect_confirm, now_s, limits) {}
     proto::DecodeStatus next(uint8_t *data, size_t avail, proto::Record &out,
                              proto::RecordError &err, uint64_t now_s) noexcept override {
         return r_.next(data, avail, out, err, now_s);
@@ -47,7 +49,7 @@ public:
     void park() noexcept override { r_.cipher_state().park(); }
 
 private:
-    proto::RecordReader r_;
+    proto::RecordReader<crypto::CipherState> r_;
 };
 
 // DESIGN.md §3.2: u16 big-endian length, then the body.
@@ -64,10 +66,11 @@ std::span<const uint8_t> body_of(std::span<const uint8_t> msg) noexcept {
     return msg.subspan(HS_LENGTH_LEN);
 }
 
-Session make_session(crypto::HandshakeResult &r, bool responder, uint64_t now_s) {
+Session make_session(crypto::HandshakeResult &r, bool responder, uint64_t now_s,
+                     const proto::RekeyLimits &limits) {
     Session s;
-    s.sealer = sealpipe_sealer(std::move(r.send), now_s);
-    s.opener = sealpipe_opener(std::move(r.recv), responder, now_s);
+    s.sealer = sealpipe_sealer(std::move(r.send), now_s, limits);
+    s.opener = sealpipe_opener(std::move(r.recv), responder, now_s, limits);
     s.cipher = r.cipher;
     s.forward_secret = r.forward_secret;
     s.heartbeat_s = r.heartbeat_seconds;
@@ -99,7 +102,9 @@ public:
         return HsStep::Failed;
     }
     crypto::HandshakeError error() const noexcept override { return err_; }
-    Session take_session(uint64_t now_s) override { return make_session(result_, false, now_s); }
+    Session take_session(uint64_t now_s, const proto::RekeyLimits &limits) override {
+        return make_session(result_, false, now_s, limits);
+    }
 
 private:
     std::shared_ptr<const KeySet> keys_;
@@ -133,7 +138,9 @@ public:
     }
     crypto::HandshakeError error() const noexcept override { return err_; }
     int64_t clock_skew_s() const noexcept override { return res_.clock_skew_s(); }
-    Session take_session(uint64_t now_s) override { return make_session(result_, true, now_s); }
+    Session take_session(uint64_t now_s, const proto::RekeyLimits &limits) override {
+        return make_session(result_, true, now_s, limits);
+    }
 
 private:
     std::shared_ptr<const KeySet> keys_; // res_ points into it
@@ -158,13 +165,14 @@ public:
 
 } // namespace
 
-std::unique_ptr<RecordSealer> sealpipe_sealer(crypto::CipherState cs, uint64_t now_s) {
-    return std::make_unique<SealpipeSealer>(std::move(cs), now_s);
+std::unique_ptr<RecordSealer> sealpipe_sealer(crypto::CipherState cs, uint64_t now_s,
+                                              const proto::RekeyLimits &limits) {
+    return std::make_unique<SealpipeSealer>(std::move(cs), now_s, limits);
 }
 
 std::unique_ptr<RecordOpener> sealpipe_opener(crypto::CipherState cs, bool expect_confirm,
-                                              uint64_t now_s) {
-    return std::make_unique<SealpipeOpener>(std::move(cs), expect_confirm, now_s);
+                                              uint64_t now_s, const proto::RekeyLimits &limits) {
+    return std::make_unique<SealpipeOpener>(std::move(cs), expect_confirm, now_s, limits);
 }
 
 const WireProtocol &sealpipe_protocol() noexcept {

@@ -119,7 +119,7 @@ public:
         return HsStep::Done;
     }
     crypto::HandshakeError error() const noexcept override { return err_; }
-    Session take_session(uint64_t) override {
+    Session take_session(uint64_t, const proto::RekeyLimits &) override {
         Session s;
         s.sealer = std::make_unique<SpipedSealer>(std::move(result_.send));
         s.opener = std::make_unique<SpipedOpener>(std::move(result_.recv));

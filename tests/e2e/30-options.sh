@@ -2,7 +2,8 @@
 # Goal of this test: the flags no other test pins, end to end.
 # - --cipher: both ends on aes-256-gcm (where the CPU has it) or
 #   chacha20-poly1305 log that cipher; chacha20-poly1305 against
-#   aes-256-gcm has no common cipher and fails, delivering nothing;
+#   aes-256-gcm has no common cipher and fails, delivering nothing; with
+#   $OPENSSL_ia32cap set AES-256-GCM is neither offered nor accepted;
 # - -f on -e gives a session without forward secrecy, logged as such; -g
 #   on -d refuses that -e (the policy conflict is logged) and the target
 #   sees nothing;
@@ -49,6 +50,21 @@ if [ "${#ciphers[@]}" -eq 2 ]; then
     wait_for log_has d_aes "no common cipher"
     [ "$(accepted echo)" -eq "$before" ] || fail "a failed cipher agreement reached the target"
     pass "--cipher chacha20-poly1305 against aes-256-gcm: no common cipher, nothing delivered"
+fi
+# Whether AES-256-GCM is offered follows OpenSSL, which does the work
+# (DESIGN.md §4.2): $OPENSSL_ia32cap may mask AES-NI from it, so with the
+# variable set auto offers ChaCha20-Poly1305 only and --cipher aes-256-gcm
+# is a usage error. (The same plan without it is the control.)
+if [ "${#ciphers[@]}" -eq 2 ]; then
+    plan() { "$SEALPIPED" --check -e -s "[127.0.0.1]:$(port)" -t "$tgt" -k "$k" "$@"; }
+    plan | grep -q "ciphers aes-256-gcm chacha20-poly1305$" || fail "the control: $(plan 2>&1)"
+    OPENSSL_ia32cap='~0x200000200000000' plan | grep -q "ciphers chacha20-poly1305$" \
+        || fail "OPENSSL_ia32cap set, auto still offers AES-GCM: $(OPENSSL_ia32cap=0 plan 2>&1)"
+    rc=0
+    OPENSSL_ia32cap='~0x200000200000000' plan --cipher aes-256-gcm > /dev/null 2> "$T/ia32.err" || rc=$?
+    [ "$rc" -eq 2 ] && grep -q 'OPENSSL_ia32cap' "$T/ia32.err" \
+        || fail "OPENSSL_ia32cap set, --cipher aes-256-gcm: exit $rc, $(cat "$T/ia32.err")"
+    pass "with \$OPENSSL_ia32cap set, AES-256-GCM is not offered, and --cipher aes-256-gcm is refused"
 fi
 
 # -f and -g.

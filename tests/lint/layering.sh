@@ -3,12 +3,16 @@
 # The layering rules of ARCHITECTURE.md, checked on every #include in src/:
 #  1. only src/crypto/ includes a crypto library header (libsodium,
 #     OpenSSL's libcrypto);
-#  2. proto/ (the wire format) includes nothing from tunnel/, app/, net/ or
-#     sys/: it is pure bytes;
+#  2. proto/ (the wire format) includes nothing from crypto/, tunnel/,
+#     app/, net/ or sys/: it is pure bytes, and crypto/ builds on it (the
+#     record layer takes its cipher as a template argument), so the two
+#     never depend on each other;
 #  3. crypto/ includes nothing from tunnel/, app/ or net/;
 #  4. app/ includes no libevent header: the event loop is tunnel/'s and
 #     net/'s business;
-#  5. within src/crypto/, OpenSSL's libcrypto is confined to its two
+#  5. crypto/internal.hpp (the primitives under the crypto API) is
+#     included only in src/crypto/ (tests, fuzzers and the bench may);
+#  6. within src/crypto/, OpenSSL's libcrypto is confined to its two
 #     modules, cipher_state.cpp (the record AEADs) and spiped.cpp (spiped's
 #     protocol), and no header includes it: their types stay opaque.
 # Usage: layering.sh SRC_DIR. Prints each offending line; exits 1 if any.
@@ -31,8 +35,9 @@ check() {
 
 others=$(cd "$src" && find . -mindepth 1 -maxdepth 1 -type d ! -name crypto | sed 's|^\./||')
 check "a crypto library header outside src/crypto/" "$others" 'sodium(\.h|/)|openssl/'
-check "proto/ includes a higher layer" proto 'tunnel/|app/|net/|sys/'
+check "proto/ includes a higher layer" proto 'crypto/|tunnel/|app/|net/|sys/'
 check "crypto/ includes a higher layer" crypto 'tunnel/|app/|net/'
+check "crypto/internal.hpp outside src/crypto/" "$others" 'crypto/internal\.hpp'
 check "app/ includes a libevent header" app 'event2/|event\.h'
 if [ -d "$src/crypto" ]; then
     for f in "$src"/crypto/*; do

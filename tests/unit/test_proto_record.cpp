@@ -4,6 +4,7 @@
 // out-of-order records.
 #include <doctest/doctest.h>
 
+#include "crypto/cipher_state.hpp"
 #include "helpers.hpp"
 #include "proto/fields.hpp"
 #include "proto/record.hpp"
@@ -280,7 +281,7 @@ TEST_CASE("order rules of RecordReader") {
 TEST_CASE("RecordReader refuses a key the peer kept past twice the age limit") {
     // Issue 12 item 6: a receiver enforces the sender's rekey schedule,
     // with slack (REKEY_TOLERANCE) for records in flight.
-    const uint64_t limit = proto::rekey_limits().seconds;
+    const uint64_t limit = proto::RekeyLimits{}.seconds;
     proto::RecordWriter w(state(7), 1000);
     proto::RecordReader r(state(7), false, 1000);
     auto one = [&](uint64_t now, RecordType t = RecordType::Data) {
@@ -300,6 +301,46 @@ TEST_CASE("RecordReader refuses a key the peer kept past twice the age limit") {
     const uint64_t t1 = 1000 + proto::REKEY_TOLERANCE * limit;
     CHECK(one(t1 + proto::REKEY_TOLERANCE * limit) == RecordError::None);
     CHECK(one(t1 + proto::REKEY_TOLERANCE * limit + 1) == RecordError::KeyTooOld);
+}
+
+TEST_CASE("RecordWriter: rekey due after REKEY_AFTER_RECORDS by default, cleared by REKEY") {
+    proto::RecordWriter w(state(4), 0);
+    Bytes wire(proto::RECORD_OVERHEAD + 1);
+    for (uint64_t i = 0; i < proto::REKEY_AFTER_RECORDS - 1; ++i)
+        REQUIRE(w.seal(RecordType::Data, wire.data(), 1) > 0);
+    CHECK_FALSE(w.rekey_due(0));
+    REQUIRE(w.seal(RecordType::Data, wire.data(), 1) > 0);
+    CHECK(w.rekey_due(0));
+    REQUIRE(w.seal_rekey(wire.data(), 0) > 0);
+    CHECK_FALSE(w.rekey_due(0));
+}
+
+TEST_CASE("the rekey limits are the caller's: a writer and a reader given shorter ones") {
+    // What a test build's knobs do (app/defaults.cpp rekey_limits()): the
+    // record layer takes its limits as values, never from the environment.
+    const proto::RekeyLimits lim{.records = 3, .seconds = 10};
+    proto::RecordWriter w(state(8), 1000, lim);
+    proto::RecordReader r(state(8), false, 1000, lim);
+    Bytes wire(proto::RECORD_OVERHEAD + 1);
+    auto pass = [&](size_t n) {
+        proto::Record rec;
+        RecordError err = RecordError::None;
+        const DecodeStatus st = r.next(wire.data(), n, rec, err, 1000);
+        return st == DecodeStatus::Record ? RecordError::None : err;
+    };
+    for (int i = 0; i < 2; ++i) {
+        CHECK_FALSE(w.rekey_due(1000));
+        CHECK(pass(w.seal(RecordType::Data, wire.data(), 1)) == RecordError::None);
+    }
+    CHECK(pass(w.seal(RecordType::Data, wire.data(), 1)) == RecordError::None);
+    CHECK(w.rekey_due(1000)); // 3 records
+    proto::RecordWriter fresh(state(9), 1000, lim);
+    CHECK_FALSE(fresh.rekey_due(1009));
+    CHECK(fresh.rekey_due(1010)); // 10 s
+    // The reader allows REKEY_TOLERANCE x 3 records, then refuses.
+    for (int i = 0; i < 3; ++i)
+        CHECK(pass(w.seal(RecordType::Data, wire.data(), 1)) == RecordError::None);
+    CHECK(pass(w.seal(RecordType::Data, wire.data(), 1)) == RecordError::KeyTooOld);
 }
 
 TEST_CASE("RecordWriter: rekey due by time, REKEY switches keys on both ends") {

@@ -108,7 +108,7 @@ size_t write_some(int fd, const Bytes &b, size_t off) {
     return off;
 }
 
-Bytes record(proto::RecordWriter &w, RecordType t, const Bytes &body) {
+Bytes record(proto::RecordWriter<crypto::CipherState> &w, RecordType t, const Bytes &body) {
     Bytes rec(body.size() + proto::RECORD_OVERHEAD);
     std::copy(body.begin(), body.end(), rec.begin() + proto::RECORD_BODY_OFFSET);
     REQUIRE(w.seal(t, rec.data(), body.size()) == rec.size());
@@ -120,7 +120,7 @@ struct Decoded {
     Bytes data;
 };
 
-Decoded decode(proto::RecordReader &r, Bytes wire) {
+Decoded decode(proto::RecordReader<crypto::CipherState> &r, Bytes wire) {
     Decoded d;
     size_t off = 0;
     while (off < wire.size()) {
@@ -166,7 +166,7 @@ struct DownRig {
     Fixture f;
     Pair plain, enc;
     std::unique_ptr<RecordOpener> opener = sealpipe_opener(state(2), false, now_s());
-    proto::RecordWriter peer{state(2), now_s()};
+    proto::RecordWriter<crypto::CipherState> peer{state(2), now_s()};
     DownPipe down{f.pool, f.stats};
     DownRig() { down.open(*opener, Features{}); }
     auto parts() { return std::tie(plain, enc, peer, down, f); }
@@ -465,8 +465,8 @@ TEST_CASE("a direction lets its expanded key go when it goes idle, and takes it 
     proto::RecordWriter w(std::move(cs), now_s());
     // Drive the sealer through the seam, watching its CipherState.
     struct Probe final : RecordSealer {
-        proto::RecordWriter &w;
-        explicit Probe(proto::RecordWriter &writer) : w(writer) {}
+        proto::RecordWriter<crypto::CipherState> &w;
+        explicit Probe(proto::RecordWriter<crypto::CipherState> &writer) : w(writer) {}
         RecordLayout layout() const noexcept override {
             return {proto::RECORD_BODY_OFFSET, proto::RECORD_BODY_MAX, proto::RECORD_MAX,
                     proto::RECORD_OVERHEAD};
