@@ -25,6 +25,11 @@ void Connection::connect_ready(Endpoint &out) {
 
 void Connection::connect_failed() {
     report_.err = connector_.error();
+    // A -d that reset the connection it had accepted, before a byte of
+    // msg1 (its handshake pool evicted it under a flood): DESIGN.md §3.8's
+    // case too, seen at the connect when the reset came first.
+    if (report_.err == ECONNRESET && retry_once("reset the connection before the handshake"))
+        return;
     fail(connector_.reason());
 }
 
