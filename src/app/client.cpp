@@ -12,6 +12,7 @@
 #include "tunnel/loop_event.hpp"
 #include "tunnel/protocol.hpp"
 #include "tunnel/server.hpp"
+#include "util/io.hpp"
 #include "util/log.hpp"
 
 #include <atomic>
@@ -29,21 +30,6 @@ namespace sealpipe::app {
 
 namespace {
 
-bool write_all(int fd, const uint8_t *p, size_t n, int &err) {
-    while (n > 0) {
-        ssize_t w = ::write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0) {
-            err = errno;
-            return false;
-        }
-        p += w;
-        n -= static_cast<size_t>(w);
-    }
-    return true;
-}
-
 // stdin -> tunnel. Ends with shutdown(SHUT_WR): stdin's EOF becomes the
 // authenticated CLOSE. Runs detached: it may block on an interactive
 // stdin forever, and the process exits without waiting for it.
@@ -55,8 +41,7 @@ void pump_stdin(int sock) {
             continue;
         if (n <= 0)
             break; // EOF (or an unreadable stdin: treat as EOF)
-        int err = 0;
-        if (!write_all(sock, buf.data(), static_cast<size_t>(n), err))
+        if (!util::write_all(sock, buf.data(), static_cast<size_t>(n)))
             return; // the tunnel is gone; the main thread reports why
     }
     ::shutdown(sock, SHUT_WR);
@@ -73,8 +58,7 @@ void pump_stdout(int sock, tunnel::Server &server, std::atomic<bool> &stdout_clo
             continue;
         if (n <= 0)
             return;
-        int err = 0;
-        if (!write_all(STDOUT_FILENO, buf.data(), static_cast<size_t>(n), err)) {
+        if (!util::write_all(STDOUT_FILENO, buf.data(), static_cast<size_t>(n))) {
             stdout_closed = true;
             server.abort_connection(conn_id.load(), tunnel::EndReason::PlaintextReset,
                                     /*linger=*/true);

@@ -3,6 +3,7 @@
 #include "crypto/internal.hpp"
 #include "crypto/noise.hpp"
 #include "proto/constants.hpp"
+#include "util/io.hpp"
 #include "util/log.hpp"
 
 #include <sodium.h>
@@ -215,22 +216,15 @@ void generate_key_file(const std::string &path) {
         throw KeyFileError("cannot set mode 0400 on " + path + ": " + util::errno_string(errno));
     uint8_t key[proto::KEY_LEN];
     randombytes_buf(key, sizeof key);
-    size_t off = 0;
-    while (off < sizeof key) {
-        ssize_t n = ::write(fd, key + off, sizeof key - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            int err = errno;
-            sodium_memzero(key, sizeof key);
-            ::unlink(path.c_str());
-            throw KeyFileError("cannot write key file " + path + ": " + util::errno_string(err));
-        }
-        off += static_cast<size_t>(n);
-    }
+    int err = 0;
+    const bool written = util::write_all(fd, key, sizeof key, &err);
     sodium_memzero(key, sizeof key);
+    if (!written) {
+        ::unlink(path.c_str());
+        throw KeyFileError("cannot write key file " + path + ": " + util::errno_string(err));
+    }
     if (::fsync(fd) != 0) {
-        int err = errno;
+        err = errno;
         ::unlink(path.c_str());
         throw KeyFileError("cannot sync key file " + path + ": " + util::errno_string(err));
     }

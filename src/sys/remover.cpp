@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "sys/remover.hpp"
 #include "sys/daemon.hpp"
+#include "util/io.hpp"
 #include "util/log.hpp"
 #include "util/path.hpp"
 
@@ -23,20 +24,6 @@ constexpr uint8_t QUIT = 0xff;
 constexpr int32_t REMOVED = 0;
 constexpr int32_t REPLACED = -1;
 constexpr int ANSWER_MS = 2000;
-
-bool write_all(int fd, const void *p, size_t n) noexcept {
-    const auto *b = static_cast<const uint8_t *>(p);
-    while (n > 0) {
-        const ssize_t w = ::write(fd, b, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return false;
-        b += w;
-        n -= static_cast<size_t>(w);
-    }
-    return true;
-}
 
 // Read exactly ${n} bytes within ${ms}. False on end of file, an error or
 // the deadline.
@@ -137,7 +124,7 @@ void Remover::serve(int fd, const std::function<void()> &confine) noexcept {
         if (r <= 0 || n == QUIT)
             ::_exit(0);
         const int32_t answer = n < files_.size() ? unlink_if_same(files_[n]) : EINVAL;
-        if (!write_all(3, &answer, sizeof answer))
+        if (!util::write_all(3, &answer, sizeof answer))
             ::_exit(0);
     }
 }
@@ -152,7 +139,8 @@ std::string Remover::remove(int n) noexcept {
         answer = unlink_if_same(files_[static_cast<size_t>(n)]);
     } else {
         const auto request = static_cast<uint8_t>(n);
-        if (!write_all(fd_, &request, 1) || !read_within(fd_, &answer, sizeof answer, ANSWER_MS))
+        if (!util::write_all(fd_, &request, 1) ||
+            !read_within(fd_, &answer, sizeof answer, ANSWER_MS))
             return "cannot remove " + path + ": the removal helper did not answer";
     }
     if (answer == REPLACED)
@@ -167,7 +155,7 @@ void Remover::stop() noexcept {
         return;
     // QUIT, then its end of file: it has exited and can be reaped at once.
     bool gone = false;
-    if (write_all(fd_, &QUIT, 1)) {
+    if (util::write_all(fd_, &QUIT, 1)) {
         pollfd pfd{fd_, POLLIN, 0};
         uint8_t byte = 0;
         gone = ::poll(&pfd, 1, ANSWER_MS) == 1 && ::read(fd_, &byte, 1) == 0;
